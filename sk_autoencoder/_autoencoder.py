@@ -1,0 +1,106 @@
+"""AutoencoderTransformer: the deterministic autoencoder, a drop-in for PCA."""
+
+from sk_autoencoder._base import _BaseAutoencoder
+from sk_autoencoder._docstrings import insert_shared_docs
+
+
+@insert_shared_docs
+class AutoencoderTransformer(_BaseAutoencoder):
+    """Autoencoder for nonlinear dimensionality reduction, with PCA's interface.
+
+    An encoder network maps each row of X to ``n_components`` latent values and a
+    decoder maps them back; both are trained to make the reconstruction close to
+    X. Use it where ``PCA`` would go, in a Pipeline or a search, when the
+    structure of the data is not linear. The training loop runs on skorch and
+    PyTorch.
+
+    Parameters
+    ----------
+    <<parameters>>
+
+    Attributes
+    ----------
+    <<attributes>>
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    DenoisingAutoencoder : Autoencoder trained on corrupted inputs.
+    VAETransformer : Variational autoencoder, with sampling and a likelihood.
+    AutoencoderOutlierDetector : Outlier detection from reconstruction error.
+
+    Notes
+    -----
+    The encoder f and decoder g minimise the mean over rows and features of
+    ``loss(g(f(x)), x)`` on the scaled features, plus ``latent_l1 * mean|f(x)|``.
+    With ``activation='identity'`` and squared error, the optimum spans the
+    same subspace as PCA.
+
+    References
+    ----------
+    .. [1] G. E. Hinton and R. R. Salakhutdinov, "Reducing the dimensionality of
+       data with neural networks", Science 313(5786), 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_autoencoder import AutoencoderTransformer
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(n_components=8, max_epochs=2, random_state=0)
+    >>> X_new = ae.fit_transform(X[:200])  # doctest: +SKIP
+    >>> X_new.shape  # doctest: +SKIP
+    (200, 8)
+    """
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128, 64),
+        activation="relu",
+        architecture="mlp",
+        image_shape=None,
+        loss="mse",
+        input_scaling="standard",
+        dropout=0.0,
+        latent_l1=0.0,
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        batch_size=64,
+        max_epochs=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+        module=None,
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.architecture = architecture
+        self.image_shape = image_shape
+        self.loss = loss
+        self.input_scaling = input_scaling
+        self.dropout = dropout
+        self.latent_l1 = latent_l1
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.callbacks = callbacks
+        self.module = module

@@ -1,0 +1,490 @@
+"""_BaseAutoencoder: what the three transformers share."""
+
+import copy
+import inspect
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+
+from sk_autoencoder._data import RowSource, fit_scaler, iter_chunks
+from sk_autoencoder._engine import (
+    ReconstructionNet,
+    RowDataset,
+    has_converged,
+    make_callbacks,
+    make_valid_split,
+)
+from sk_autoencoder._losses import ReconstructionLoss
+from sk_autoencoder._modules import (
+    _ACTIVATIONS,
+    make_conv_autoencoder,
+    make_mlp_autoencoder,
+)
+from sk_autoencoder._validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    check_hidden_layer_sizes,
+    check_image_shape,
+    check_is_fitted,
+    check_loss_and_data,
+    resolve_device,
+    validate_data,
+)
+
+_OPTIMIZERS = {
+    "adam": (torch.optim.Adam, {}),
+    "adamw": (torch.optim.AdamW, {}),
+    "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
+    "rmsprop": (torch.optim.RMSprop, {}),
+}
+
+# rows per step of transform and scoring: large enough to amortise the per-call
+# overhead of torch, small enough to stay a rounding error next to X itself
+_INFERENCE_ROWS = 4096
+
+_FLOAT_DTYPES = [np.float64, np.float32]
+_TORCH_DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+
+
+@contextmanager
+def _seeded(seed, device):
+    """Seed torch's RNG inside a scope, restoring the caller's state after it."""
+    device = torch.device(device)
+    devices = [device] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _instantiate(module_cls, n_features, n_components):
+    """Call a user's module class with the sizes its constructor accepts."""
+    params = inspect.signature(module_cls).parameters
+    sizes = {"n_features": n_features, "n_components": n_components}
+    return module_cls(**{k: v for k, v in sizes.items() if k in params})
+
+
+class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Fitting, transforming, scoring, tags and feature names of the autoencoders.
+
+    Subclasses differ through hooks: ``_variational`` (the module's ``encode``
+    returns a Gaussian posterior), ``_net_class`` and ``_net_params`` (the skorch
+    net that trains it), ``_make_criterion``, ``_encode_batch`` and
+    ``_score_batch``.
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "architecture": [StrOptions({"mlp", "conv"})],
+        "image_shape": [tuple, None],
+        "loss": [StrOptions({"mse", "bce"})],
+        "input_scaling": [StrOptions({"standard", "minmax"}), None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "latent_l1": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(_OPTIMIZERS)), type],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "callbacks": [list, tuple, None],
+        "module": [HasMethods(["encode", "decode"]), None],
+    }
+
+    _variational = False
+    _net_class = ReconstructionNet
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder to reconstruct X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse matrices are densified one batch at a time.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        is_warm = self.warm_start and hasattr(self, "net_")
+        X = self._validate_training_data(X, reset=not is_warm)
+        if not is_warm:
+            self._initialize(X)
+        self._train(X, epochs=self.max_epochs)
+        if not has_converged(self.net_):
+            warnings.warn(
+                f"{type(self).__name__} reached max_epochs={self.max_epochs} "
+                "without converging; increase max_epochs or tol.",
+                ConvergenceWarning,
+            )
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train one more epoch on X, keeping the weights and optimizer state.
+
+        The first call initialises the model (and fits ``input_scaling`` on that
+        first X); later calls continue it, and ``n_iter_`` keeps counting. Use it
+        to train on data that does not fit in memory, one chunk at a time.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained one more epoch.
+        """
+        is_first = not hasattr(self, "net_")
+        X = self._validate_training_data(X, reset=is_first)
+        if is_first:
+            self._initialize(X)
+        self._train(X, epochs=1)
+        return self
+
+    def transform(self, X):
+        """Encode X into latent codes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            Latent codes, of X's float dtype.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
+        module = self._inference_copy(self.net_.module_, X.dtype)
+        return self._map_rows(
+            X, lambda x: self._encode_batch(module, x), self.n_components_
+        )
+
+    def inverse_transform(self, X):
+        """Decode latent codes back to the space of the original X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Latent codes, such as the output of ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Decoded rows in the units of the original X.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=_FLOAT_DTYPES)
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns but {type(self).__name__} has "
+                f"n_components_={self.n_components_}; inverse_transform takes "
+                "latent codes."
+            )
+        module = self._inference_copy(self.net_.module_, Z.dtype)
+        offset, scale = self._scale_tensors(Z.dtype)
+        device = self.net_.device
+        X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
+        with torch.inference_mode():
+            for rows in iter_chunks(Z.shape[0], _INFERENCE_ROWS):
+                z = torch.from_numpy(Z[rows]).to(device)
+                X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
+        return X_original
+
+    def reconstruct(self, X):
+        """Encode and decode X: ``inverse_transform(transform(X))``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        X_reconstructed : ndarray of shape (n_samples, n_features)
+            Reconstruction in the units of the original X.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
+        module = self._inference_copy(self.net_.module_, X.dtype)
+        offset, scale = self._scale_tensors(X.dtype)
+        return self._map_rows(
+            X,
+            lambda x: self._reconstruct_batch(module, x) * scale + offset,
+            self.n_features_in_,
+        )
+
+    def score_samples(self, X):
+        """Per-sample score: higher means better reconstructed, more normal.
+
+        Minus the mean over features of ``(X - reconstruct(X)) ** 2``, in the units
+        of the original X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Score of each row.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
+        return self._score_samples(X)
+
+    def score(self, X, y=None):
+        """Mean of ``score_samples`` over X, so that higher is better.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Mean per-sample score.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ---- fitted attributes derived from the net -------------------------------
+
+    @property
+    def module_(self):
+        return self.net_.module_
+
+    @property
+    def history_(self):
+        return self.net_.history
+
+    @property
+    def loss_curve_(self):
+        return list(self.net_.history[:, "train_loss"])
+
+    @property
+    def validation_loss_curve_(self):
+        if self.net_.train_split is None:
+            return None
+        return list(self.net_.history[:, "valid_loss"])
+
+    @property
+    def n_iter_(self):
+        return len(self.net_.history)
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    # ---- private hooks, in the order fit calls them ---------------------------
+
+    def _validate_training_data(self, X, reset):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse="csr",
+            dtype=_FLOAT_DTYPES,
+            ensure_min_samples=2,
+        )
+        check_loss_and_data(self.loss, self.input_scaling, X)
+        return X
+
+    def _initialize(self, X):
+        """Draw the seed, fit the scaling, build the module and its skorch net."""
+        n_features = X.shape[1]
+        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._image_shape = check_image_shape(
+            self.architecture, self.image_shape, n_features
+        )
+        self._hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._scaler = fit_scaler(X, self.input_scaling)
+        self.n_components_ = self.n_components
+        device = resolve_device(self.device)
+        with _seeded(self._seed, device):
+            module = self._make_module(n_features)
+            self.net_ = self._build_net(module, n_features, device)
+            self.net_.initialize()
+
+    def _make_module(self, n_features):
+        if self.module is not None:
+            if isinstance(self.module, torch.nn.Module):
+                return copy.deepcopy(self.module)
+            return _instantiate(self.module, n_features, self.n_components)
+        options = dict(
+            activation=self.activation,
+            dropout=self.dropout,
+            loss=self.loss,
+            variational=self._variational,
+        )
+        if self.architecture == "conv":
+            return make_conv_autoencoder(
+                self._image_shape,
+                self.n_components,
+                self._hidden_layer_sizes,
+                **options,
+            )
+        return make_mlp_autoencoder(
+            n_features, self.n_components, self._hidden_layer_sizes, **options
+        )
+
+    def _make_criterion(self, n_features):
+        return ReconstructionLoss(self.loss)
+
+    def _net_params(self):
+        """Keyword arguments of ``_net_class`` beyond the shared ones."""
+        return {}
+
+    def _build_net(self, module, n_features, device):
+        """Translate the estimator's parameters into its skorch net."""
+        if isinstance(self.optimizer, str):
+            optimizer, optimizer_options = _OPTIMIZERS[self.optimizer]
+        else:
+            optimizer, optimizer_options = self.optimizer, {}
+        if self.weight_decay:
+            optimizer_options = {**optimizer_options, "weight_decay": self.weight_decay}
+        callbacks = make_callbacks(
+            early_stopping=self.early_stopping,
+            n_iter_no_change=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            max_epochs=self.max_epochs,
+            extra=copy.deepcopy(list(self.callbacks or ())),
+        )
+        return self._net_class(
+            module,
+            self._make_criterion(n_features),
+            seed=self._seed,
+            latent_l1=self.latent_l1,
+            optimizer=optimizer,
+            lr=self.learning_rate,
+            batch_size=self.batch_size,
+            max_epochs=self.max_epochs,
+            train_split=(
+                make_valid_split(self.validation_fraction, self._seed)
+                if self.early_stopping
+                else None
+            ),
+            callbacks=callbacks,
+            device=device,
+            verbose=0,
+            **{f"optimizer__{k}": v for k, v in optimizer_options.items()},
+            **self._net_params(),
+        )
+
+    def _train(self, X, epochs):
+        """Run ``epochs`` epochs of the net on X, inside the estimator's seed."""
+        dataset = RowDataset(RowSource(X, self._scaler, np.float32))
+        # every call draws from a seed of its own, so that partial_fit's epochs
+        # do not repeat the same dropout masks and noise
+        with _seeded(self._seed + len(self.net_.history), self.net_.device):
+            self.net_.partial_fit(dataset, epochs=epochs)
+
+    # ---- inference ------------------------------------------------------------
+
+    def _inference_copy(self, module, dtype):
+        """``module`` in eval mode, computing in ``dtype``.
+
+        float64 input is computed in float64 on a copy of the float32 weights, so
+        a row's result does not depend on which other rows share its batch.
+        """
+        if dtype == np.float64:
+            module = copy.deepcopy(module).double()
+        return module.eval()
+
+    def _scale_tensors(self, dtype):
+        """The scaler's offset and scale as tensors of ``dtype`` on the net's device."""
+        return tuple(
+            torch.as_tensor(v, dtype=_TORCH_DTYPES[np.dtype(dtype)], device=self.net_.device)
+            for v in (self._scaler.offset, self._scaler.scale)
+        )
+
+    def _map_rows(self, X, fn, n_out):
+        """Apply ``fn`` (scaled tensor batch -> tensor) to the rows of X, batch by batch.
+
+        Returns an array of X's dtype with ``n_out`` columns, or one value per row
+        when ``n_out`` is None.
+        """
+        source = RowSource(X, self._scaler, X.dtype)
+        device = self.net_.device
+        shape = (X.shape[0],) if n_out is None else (X.shape[0], n_out)
+        out = np.empty(shape, dtype=X.dtype)
+        with torch.inference_mode():
+            for rows in iter_chunks(X.shape[0], _INFERENCE_ROWS):
+                x = torch.from_numpy(source.batch(rows)).to(device)
+                out[rows] = fn(x).cpu().numpy()
+        return out
+
+    def _encode_batch(self, module, x):
+        return module.encode(x)
+
+    def _reconstruct_batch(self, module, x):
+        return module.decode(self._encode_batch(module, x))
+
+    def _squared_errors_fn(self, dtype):
+        """A function of a scaled batch giving its per-feature squared errors.
+
+        The errors are in the units of the original X: scaling by ``scale`` turns
+        a difference of scaled values back into a difference of original ones.
+        """
+        module = self._inference_copy(self.net_.module_, dtype)
+        _, scale = self._scale_tensors(dtype)
+        return lambda x: ((x - self._reconstruct_batch(module, x)) * scale).square()
+
+    def _batch_scorer(self, dtype):
+        """A function of a scaled batch giving ``score_samples`` of its rows."""
+        squared_errors = self._squared_errors_fn(dtype)
+        return lambda x: -squared_errors(x).mean(dim=1)
+
+    def _score_samples(self, X):
+        return self._map_rows(X, self._batch_scorer(X.dtype), n_out=None)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+

@@ -1,0 +1,163 @@
+"""Row batches from dense, sparse and memmap X, and the scaling fitted inside."""
+
+import numpy as np
+import scipy.sparse as sp
+
+# Rows per chunk when a statistic is computed over all of X: bounded memory for
+# memmaps and sparse matrices, and the same chunks whatever the input format, so a
+# sparse X yields bit-identical statistics to its dense equivalent.
+_CHUNK_ROWS = 4096
+
+
+def take_rows(X, rows, dtype):
+    """Return ``X[rows]`` as a new dense C-contiguous array of ``dtype``.
+
+    ``rows`` is a slice or an integer index array. The result never shares memory
+    with ``X``, so callers may modify it in place.
+    """
+    batch = X[rows]
+    if sp.issparse(batch):
+        return batch.toarray().astype(dtype, copy=False)
+    return np.array(batch, dtype=dtype, order="C", copy=True)
+
+
+def iter_chunks(n_rows, chunk_rows=_CHUNK_ROWS):
+    """Yield consecutive row slices covering ``range(n_rows)``."""
+    for start in range(0, n_rows, chunk_rows):
+        yield slice(start, min(start + chunk_rows, n_rows))
+
+
+class Scaler:
+    """Affine feature scaling ``(X - offset) / scale``, computed batch by batch.
+
+    Parameters
+    ----------
+    offset, scale : ndarray of shape (n_features,)
+        Stored in float64; ``scale`` has no zeros.
+    """
+
+    def __init__(self, offset, scale):
+        self.offset = offset
+        self.scale = scale
+        self._cast = {}
+
+    def _params(self, dtype):
+        # cast once per dtype: the hot path then only subtracts and divides
+        if dtype not in self._cast:
+            self._cast[dtype] = (self.offset.astype(dtype), self.scale.astype(dtype))
+        return self._cast[dtype]
+
+    def transform_(self, batch):
+        """Scale a batch in place and return it."""
+        offset, scale = self._params(batch.dtype)
+        batch -= offset
+        batch /= scale
+        return batch
+
+    def inverse_transform_(self, batch):
+        """Undo the scaling of a batch in place and return it."""
+        offset, scale = self._params(batch.dtype)
+        batch *= scale
+        batch += offset
+        return batch
+
+    @property
+    def log_abs_det(self):
+        """Log-determinant of the map from scaled to original units, summed."""
+        return float(np.sum(np.log(self.scale)))
+
+    def __getstate__(self):
+        return {"offset": self.offset, "scale": self.scale}
+
+    def __setstate__(self, state):
+        self.__init__(state["offset"], state["scale"])
+
+
+def _nonzero_scale(scale):
+    """Replace a zero (constant feature) scale by 1, as scikit-learn's scalers do."""
+    scale = scale.copy()
+    scale[scale < 10 * np.finfo(scale.dtype).eps] = 1.0
+    return scale
+
+
+def fit_scaler(X, kind):
+    """Fit the scaling named by ``input_scaling`` on X, chunk by chunk.
+
+    Parameters
+    ----------
+    X : {ndarray, memmap, sparse matrix} of shape (n_samples, n_features)
+    kind : {'standard', 'minmax'} or None
+
+    Returns
+    -------
+    scaler : Scaler
+    """
+    n_rows, n_features = X.shape
+    if kind is None:
+        return Scaler(np.zeros(n_features), np.ones(n_features))
+    if kind == "minmax":
+        low = np.full(n_features, np.inf)
+        high = np.full(n_features, -np.inf)
+        for rows in iter_chunks(n_rows):
+            chunk = take_rows(X, rows, np.float64)
+            np.minimum(low, chunk.min(axis=0), out=low)
+            np.maximum(high, chunk.max(axis=0), out=high)
+        return Scaler(low, _nonzero_scale(high - low))
+    # two passes (mean, then squared deviations) are stable where the
+    # sum-of-squares shortcut loses every digit on data with a large offset
+    total = np.zeros(n_features)
+    for rows in iter_chunks(n_rows):
+        total += take_rows(X, rows, np.float64).sum(axis=0)
+    mean = total / n_rows
+    squares = np.zeros(n_features)
+    for rows in iter_chunks(n_rows):
+        chunk = take_rows(X, rows, np.float64)
+        chunk -= mean
+        squares += np.einsum("ij,ij->j", chunk, chunk)
+    return Scaler(mean, _nonzero_scale(np.sqrt(squares / n_rows)))
+
+
+def data_range(X):
+    """Return the smallest and largest value of X, chunk by chunk."""
+    low, high = np.inf, -np.inf
+    for rows in iter_chunks(X.shape[0]):
+        chunk = X[rows]
+        if sp.issparse(chunk):
+            values = chunk.data
+            if chunk.nnz < chunk.shape[0] * chunk.shape[1]:
+                low, high = min(low, 0.0), max(high, 0.0)
+            if values.size == 0:
+                continue
+        else:
+            values = np.asarray(chunk)
+        low, high = min(low, float(values.min())), max(high, float(values.max()))
+    return low, high
+
+
+class RowSource:
+    """Scaled row batches of X, produced on demand, one batch at a time.
+
+    Parameters
+    ----------
+    X : {ndarray, memmap, sparse CSR matrix} of shape (n_samples, n_features)
+    scaler : Scaler
+    dtype : numpy dtype
+        The dtype of every batch.
+    """
+
+    def __init__(self, X, scaler, dtype):
+        self.X = X
+        self.scaler = scaler
+        self.dtype = np.dtype(dtype)
+
+    def __len__(self):
+        return self.X.shape[0]
+
+    def batch(self, rows):
+        """Return the scaled rows ``X[rows]`` as a new array."""
+        return self.scaler.transform_(take_rows(self.X, rows, self.dtype))
+
+    def iter_batches(self, batch_size):
+        """Yield scaled batches of consecutive rows, in order."""
+        for rows in iter_chunks(len(self), batch_size):
+            yield self.batch(rows)

@@ -1,0 +1,131 @@
+"""Parameter and attribute documentation shared by the three transformers."""
+
+_SHARED = {
+    "parameters": """\
+n_components : int, default=2
+        Size of the latent code, the number of columns ``transform`` returns.
+
+    hidden_layer_sizes : tuple of int, default=(128, 64)
+        Widths of the encoder's hidden layers; the decoder mirrors them. With
+        ``architecture='conv'``, the channel counts of the stride-2 convolutions.
+
+    activation : {'relu', 'tanh', 'sigmoid', 'gelu', 'elu', 'leaky_relu', \
+'identity'}, default='relu'
+        Activation of the hidden layers.
+
+    architecture : {'mlp', 'conv'}, default='mlp'
+        ``'conv'`` builds a convolutional encoder and a transposed-convolution
+        decoder over images of ``image_shape``; rows of X stay flattened.
+
+    image_shape : tuple of int, default=None
+        ``(C, H, W)`` or ``(H, W)`` of the images in the rows of X, with
+        ``architecture='conv'``; C * H * W must equal the number of features.
+
+    loss : {'mse', 'bce'}, default='mse'
+        Reconstruction loss: squared error, or binary cross-entropy for data in
+        [0, 1] (use it with ``input_scaling='minmax'`` or ``None``).
+
+    input_scaling : {'standard', 'minmax'} or None, default='standard'
+        Scaling of the features fitted inside the estimator and undone on the way
+        out: outputs of ``inverse_transform``, ``reconstruct`` and
+        ``score_samples`` are in the units of the original X.
+
+    dropout : float, default=0.0
+        Dropout probability after each hidden layer, during training only.
+
+    latent_l1 : float, default=0.0
+        Weight of an L1 penalty on the codes (a sparse autoencoder): the mean
+        absolute code value is added to the loss.
+
+    optimizer : {'adam', 'adamw', 'sgd', 'rmsprop'} or torch optimizer class, \
+default='adam'
+        Optimizer of the network's weights. ``'sgd'`` uses Nesterov momentum 0.9.
+
+    learning_rate : float, default=0.001
+        Step size of the optimizer.
+
+    weight_decay : float, default=0.0
+        L2 penalty on the weights, applied by the optimizer.
+
+    batch_size : int, default=64
+        Rows per training step.
+
+    max_epochs : int, default=200
+        Most passes over the data that ``fit`` makes.
+
+    early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the rows and stop when the
+        validation loss stops improving, restoring the best weights. When False,
+        training stops when the training loss stops improving.
+
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without an improvement of at least ``tol`` before training stops.
+
+    tol : float, default=1e-4
+        Smallest decrease of the monitored loss counted as an improvement.
+
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where to train and infer; ``'auto'`` uses CUDA when torch finds it.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split, dropout
+        and noise. Pass an int for results that repeat bit for bit on CPU.
+
+    verbose : int, default=0
+        0 is silent; 1 shows a progress bar with the loss on stderr; 2 writes
+        one line per epoch to stderr.
+
+    warm_start : bool, default=False
+        Whether ``fit`` continues from the fitted weights instead of starting
+        anew; ``n_iter_`` keeps counting.
+
+    callbacks : list of skorch callbacks or (name, callback) tuples, default=None
+        Extra skorch callbacks run during training.
+
+    module : torch.nn.Module class or instance, default=None
+        A network of your own exposing ``encode(x)`` and ``decode(z)``, trained
+        in place of the built-in one (an instance is copied, never modified). A
+        class is instantiated with ``n_features`` and ``n_components`` where its
+        constructor takes them.""",
+    "attributes": """\
+n_features_in_ : int
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when X has string column names.
+
+    n_components_ : int
+        Size of the latent code.
+
+    net_ : skorch.NeuralNet
+        The skorch net that owns the trained module, optimizer and history.
+
+    module_ : torch.nn.Module
+        The trained network (a view of ``net_.module_``).
+
+    history_ : skorch.History
+        Per-epoch record of training (``'train_loss'``, ``'valid_loss'``,
+        durations), a view of ``net_.history``.
+
+    loss_curve_ : list of float
+        Training loss of each epoch.
+
+    validation_loss_curve_ : list of float or None
+        Validation loss of each epoch with ``early_stopping``, else None.
+
+    n_iter_ : int
+        Number of epochs run, over all calls of ``fit`` (with ``warm_start``)
+        and ``partial_fit``.""",
+}
+
+
+def insert_shared_docs(cls):
+    """Replace ``<<name>>`` placeholders in ``cls.__doc__`` with shared text."""
+    doc = cls.__doc__
+    for name, text in _SHARED.items():
+        doc = doc.replace(f"<<{name}>>", text)
+    cls.__doc__ = doc
+    return cls

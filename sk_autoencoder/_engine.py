@@ -1,0 +1,265 @@
+"""skorch engine: the reconstruction nets, their batch iterator and callbacks."""
+
+import math
+import sys
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
+from skorch.dataset import ValidSplit
+from skorch.utils import noop, to_tensor
+
+from sk_autoencoder._data import iter_chunks
+from sk_autoencoder._losses import gaussian_kl_per_dimension
+
+
+class RowDataset(torch.utils.data.Dataset):
+    """A torch view of a row source: ``len`` and scaled rows as tensors.
+
+    skorch's ``ValidSplit`` wraps it in ``torch.utils.data.Subset``;
+    :class:`BatchIterator` reads whole batches from it instead of single rows.
+    """
+
+    def __init__(self, source):
+        self.source = source
+
+    def __len__(self):
+        return len(self.source)
+
+    def __getitem__(self, i):
+        row = torch.from_numpy(self.source.batch([i])[0])
+        return row, row
+
+
+class BatchIterator:
+    """Yield ``(x, x)`` batches by slicing rows, not by collating single samples.
+
+    Each epoch iterates once; with ``shuffle`` the order comes from a
+    ``torch.Generator`` seeded with ``seed``, so it never touches the global RNG.
+    """
+
+    def __init__(self, dataset, batch_size, *, shuffle=False, seed=0):
+        if isinstance(dataset, torch.utils.data.Subset):
+            self.indices = np.asarray(dataset.indices)
+            dataset = dataset.dataset
+        else:
+            self.indices = None
+        self.source = dataset.source
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self):
+        n_rows = len(self.source) if self.indices is None else len(self.indices)
+        return math.ceil(n_rows / self.batch_size)
+
+    def __iter__(self):
+        n_rows = len(self.source) if self.indices is None else len(self.indices)
+        if self.shuffle:
+            order = torch.randperm(n_rows, generator=self.generator).numpy()
+            order = order if self.indices is None else self.indices[order]
+        else:
+            order = self.indices
+        for chunk in iter_chunks(n_rows, self.batch_size):
+            # a slice of consecutive rows is a view, cheaper than fancy indexing
+            x = torch.from_numpy(
+                self.source.batch(chunk if order is None else order[chunk])
+            )
+            yield x, x
+
+
+class ReconstructionNet(NeuralNet):
+    """A skorch net trained to reconstruct its input: the target of ``x`` is ``x``.
+
+    ``infer`` returns ``(x_recon, z)`` through the module's ``encode`` and
+    ``decode``, so any module exposing those two methods can be trained.
+    ``get_loss`` averages the criterion's per-sample loss and adds the
+    ``latent_l1`` penalty on the codes.
+
+    Parameters
+    ----------
+    seed : int
+        Seeds the shuffling of each epoch (with the epoch number added).
+    latent_l1 : float
+        Weight of the mean absolute code value in the loss.
+    """
+
+    def __init__(self, module, criterion, *, seed=0, latent_l1=0.0, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.seed = seed
+        self.latent_l1 = latent_l1
+
+    def get_iterator(self, dataset, training=False):
+        # the epoch count makes every partial_fit call draw a fresh order
+        return BatchIterator(
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            seed=self.seed + len(self.history),
+        )
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        z = self.module_.encode(x)
+        return self.module_.decode(z), z
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        x_recon, z = y_pred
+        loss = self.criterion_(x_recon, y_true).mean()
+        if self.latent_l1:
+            loss = loss + self.latent_l1 * z.abs().mean()
+        return loss
+
+    def on_epoch_end(self, net, **kwargs):
+        losses = self.history[-1, "batches", :, "train_loss"]
+        bad = next((loss for loss in losses if not math.isfinite(loss)), None)
+        if bad is not None:
+            epoch = self.history[-1, "epoch"]
+            raise ValueError(
+                f"The loss became {bad} at epoch {epoch}; try a smaller "
+                f"learning_rate (got {self.lr})."
+            )
+
+
+class DenoisingNet(ReconstructionNet):
+    """Reconstruction net whose training inputs are corrupted afresh each batch.
+
+    ``corrupt`` is a function ``x -> x_noisy`` drawing from torch's RNG, which
+    the estimator scopes and seeds around training. Validation and inference
+    see clean inputs.
+    """
+
+    def __init__(self, module, criterion, *, corrupt, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.corrupt = corrupt
+
+    def train_step_single(self, batch, **fit_params):
+        x, target = batch
+        return super().train_step_single((self.corrupt(x), target), **fit_params)
+
+
+class VariationalNet(ReconstructionNet):
+    """Reconstruction net for a VAE: the loss is the negative ELBO per feature.
+
+    The module's ``encode`` returns ``(mu, log_var)``; ``infer`` draws one
+    reparameterised code and returns ``(x_recon, mu, log_var)``. The criterion
+    is a log-likelihood ``log p(x | x_recon)`` per sample. The KL term of each
+    latent dimension, averaged over the epoch's training samples, is recorded
+    in the history as ``'kl_per_dimension'`` so that collapsed dimensions show.
+
+    Parameters
+    ----------
+    beta : float
+        Weight of the KL term.
+    """
+
+    def __init__(self, module, criterion, *, beta=1.0, **kwargs):
+        super().__init__(module, criterion, **kwargs)
+        self.beta = beta
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device)
+        mu, log_var = self.module_.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+        return self.module_.decode(z), mu, log_var
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        x_recon, mu, log_var = y_pred
+        kl = gaussian_kl_per_dimension(mu, log_var)
+        if training:
+            self._kl_total += kl.detach().sum(dim=0)
+            self._kl_count += len(kl)
+        neg_elbo = self.beta * kl.sum(dim=1) - self.criterion_(x_recon, y_true)
+        loss = neg_elbo.mean() / y_true.shape[1]
+        if self.latent_l1:
+            loss = loss + self.latent_l1 * mu.abs().mean()
+        return loss
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._kl_total, self._kl_count = 0.0, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        kl = self._kl_total / max(self._kl_count, 1)
+        self.history.record("kl_per_dimension", torch.as_tensor(kl).tolist())
+
+
+def _print_stderr(text):
+    # a module-level function, not functools.partial(print, file=sys.stderr):
+    # sys.stderr cannot be pickled, and the callback travels with the estimator
+    print(text, file=sys.stderr, flush=True)
+
+
+class EpochProgressBar(Callback):
+    """One tqdm bar over the epochs of a fit, showing the latest losses, on stderr."""
+
+    def __init__(self, total):
+        self.total = total
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self.bar_ = tqdm(total=self.total, file=sys.stderr, unit="epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        losses = {
+            key: f"{net.history[-1, key]:.4g}"
+            for key in ("train_loss", "valid_loss")
+            if key in net.history[-1]
+        }
+        self.bar_.set_postfix(losses, refresh=False)
+        self.bar_.update(1)
+
+    def on_train_end(self, net, **kwargs):
+        self.bar_.close()
+        self.bar_ = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "bar_": None}
+
+
+def make_callbacks(
+    *,
+    early_stopping,
+    n_iter_no_change,
+    tol,
+    verbose,
+    max_epochs,
+    extra=(),
+):
+    """The callbacks of a fit: the stopping rule, progress reporting, the user's.
+
+    The stopping rule follows ``MLPRegressor``: training stops once the monitored
+    loss (validation loss with ``early_stopping``, else training loss) has not
+    improved by at least ``tol`` for ``n_iter_no_change`` epochs.
+    """
+    monitor = "valid_loss" if early_stopping else "train_loss"
+    callbacks = [
+        (
+            "stopping",
+            EarlyStopping(
+                monitor=monitor,
+                patience=n_iter_no_change,
+                threshold=tol,
+                threshold_mode="abs",
+                sink=_print_stderr if verbose else noop,
+            ),
+        )
+    ]
+    if verbose == 1:
+        callbacks.append(("progress", EpochProgressBar(max_epochs)))
+    elif verbose >= 2:
+        callbacks.append(("epoch_log", PrintLog(sink=_print_stderr)))
+    return callbacks + list(extra)
+
+
+def has_converged(net):
+    """Whether the last fit ended through its stopping rule, not ``max_epochs``."""
+    stopping = dict(net.callbacks_)["stopping"]
+    return stopping.misses_ >= stopping.patience
+
+
+def make_valid_split(validation_fraction, seed):
+    """skorch's split of a seeded validation set off the training data."""
+    return ValidSplit(validation_fraction, random_state=seed)

@@ -1,0 +1,73 @@
+"""Torch losses: reconstruction errors, log-likelihoods and the Gaussian KL divergence.
+
+Every function returns one value per sample (shape ``(n_samples,)``); the caller
+chooses how to reduce over the batch.
+"""
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+def squared_error(x_recon, x):
+    """Mean over features of ``(x - x_recon) ** 2``."""
+    return (x_recon - x).square().mean(dim=1)
+
+
+def cross_entropy(x_recon, x):
+    """Mean over features of the binary cross-entropy of ``x`` under ``x_recon``."""
+    return F.binary_cross_entropy(x_recon, x, reduction="none").mean(dim=1)
+
+
+class ReconstructionLoss(nn.Module):
+    """Per-sample reconstruction error: ``'mse'`` or ``'bce'`` averaged over features."""
+
+    _LOSSES = {"mse": squared_error, "bce": cross_entropy}
+
+    def __init__(self, loss="mse"):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, x_recon, x):
+        return self._LOSSES[self.loss](x_recon, x)
+
+
+class GaussianLogLikelihood(nn.Module):
+    """log N(x; x_recon, diag(exp(log_var))) summed over features, per sample.
+
+    ``log_var`` is one learned parameter per feature. It is floored at
+    ``log(min_variance)``: a constant feature is reconstructed exactly, and without a
+    floor its variance (and the likelihood) would run off to infinity, the same
+    degeneracy that ``GaussianMixture`` prevents with ``reg_covar``.
+    """
+
+    def __init__(self, n_features, min_variance=1e-6):
+        super().__init__()
+        self.log_var = nn.Parameter(torch.zeros(n_features))
+        self.min_log_var = math.log(min_variance)
+
+    def forward(self, x_recon, x):
+        log_var = self.log_var.clamp(min=self.min_log_var)
+        sq = (x - x_recon).square() * torch.exp(-log_var)
+        return -0.5 * (_LOG_2PI + log_var + sq).sum(dim=1)
+
+
+class BernoulliLogLikelihood(nn.Module):
+    """log Bernoulli(x; x_recon) summed over features, per sample (x in [0, 1])."""
+
+    def forward(self, x_recon, x):
+        return -F.binary_cross_entropy(x_recon, x, reduction="none").sum(dim=1)
+
+
+def gaussian_kl_per_dimension(mu, log_var):
+    """KL(N(mu, exp(log_var)) || N(0, 1)) for each latent dimension, per sample."""
+    return 0.5 * (mu.square() + torch.exp(log_var) - 1.0 - log_var)
+
+
+def gaussian_kl(mu, log_var):
+    """KL(N(mu, diag(exp(log_var))) || N(0, I)), per sample."""
+    return gaussian_kl_per_dimension(mu, log_var).sum(dim=1)

@@ -1,0 +1,187 @@
+"""Torch modules: MLP and convolutional encoders and decoders, the VAE's Gaussian head."""
+
+import math
+
+import torch
+from torch import nn
+
+_ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+    "identity": nn.Identity,
+}
+
+# the activation on the decoder's last layer, so that its output lives where the
+# loss expects it: anywhere for squared error, in (0, 1) for cross-entropy
+_OUTPUT_ACTIVATIONS = {"mse": nn.Identity, "bce": nn.Sigmoid}
+
+
+def make_mlp(sizes, activation, dropout, final_activation=nn.Identity):
+    """Stack Linear layers ``sizes[0] -> ... -> sizes[-1]``.
+
+    Every hidden layer is followed by ``activation`` and, when ``dropout > 0``, by
+    dropout; the last layer is followed by ``final_activation`` only.
+    """
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2:
+            layers.append(_ACTIVATIONS[activation]())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    layers.append(final_activation())
+    return nn.Sequential(*layers)
+
+
+class AutoencoderModule(nn.Module):
+    """An encoder and a decoder: ``encode(x) -> z`` and ``decode(z) -> x_recon``."""
+
+    def __init__(self, encoder, decoder):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+class GaussianHead(nn.Module):
+    """Split a layer's output into the posterior mean and log-variance.
+
+    The log-variance is clamped to ``[-30, 20]``: wide enough never to bind on a
+    healthy model (so it cannot silence the KL term), narrow enough that ``exp``
+    stays finite in float32 when training goes astray.
+    """
+
+    LOG_VAR_BOUNDS = (-30.0, 20.0)
+
+    def forward(self, h):
+        mu, log_var = h.chunk(2, dim=-1)
+        return mu, log_var.clamp(*self.LOG_VAR_BOUNDS)
+
+
+class VariationalModule(AutoencoderModule):
+    """Autoencoder whose ``encode`` returns ``(mu, log_var)`` of q(z | x)."""
+
+    def __init__(self, encoder, decoder):
+        super().__init__(nn.Sequential(encoder, GaussianHead()), decoder)
+
+    def forward(self, x):
+        mu, _ = self.encode(x)
+        return self.decode(mu)
+
+
+def make_mlp_autoencoder(
+    n_features,
+    n_components,
+    hidden_layer_sizes,
+    *,
+    activation="relu",
+    dropout=0.0,
+    loss="mse",
+    variational=False,
+):
+    """Build an MLP autoencoder whose decoder mirrors the encoder."""
+    widths = [n_features, *hidden_layer_sizes]
+    n_codes = 2 * n_components if variational else n_components
+    encoder = make_mlp([*widths, n_codes], activation, dropout)
+    decoder = make_mlp(
+        [n_components, *reversed(widths)],
+        activation,
+        dropout,
+        final_activation=_OUTPUT_ACTIVATIONS[loss],
+    )
+    cls = VariationalModule if variational else AutoencoderModule
+    return cls(encoder, decoder)
+
+
+class _Unflatten(nn.Module):
+    """Reshape flat rows to images, or images back to rows."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class _CropOrPad(nn.Module):
+    """Cut (or zero-pad) the decoder's image to the input's exact height and width."""
+
+    def __init__(self, height, width):
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x):
+        dh, dw = self.height - x.shape[-2], self.width - x.shape[-1]
+        if dh or dw:
+            x = nn.functional.pad(x, (0, max(dw, 0), 0, max(dh, 0)))
+            x = x[..., : self.height, : self.width]
+        return x
+
+
+def conv_feature_shape(image_shape, channels):
+    """Shape ``(C, H, W)`` after one stride-2 convolution per entry of ``channels``."""
+    _, height, width = image_shape
+    for _ in channels:
+        height, width = math.ceil(height / 2), math.ceil(width / 2)
+    return (channels[-1], height, width)
+
+
+def make_conv_autoencoder(
+    image_shape,
+    n_components,
+    channels,
+    *,
+    activation="relu",
+    dropout=0.0,
+    loss="mse",
+    variational=False,
+):
+    """Build a convolutional autoencoder over flattened ``(C, H, W)`` rows.
+
+    Each entry of ``channels`` is a 3x3 stride-2 convolution (halving the image,
+    rounding up); a linear layer maps the last feature map to the codes. The
+    decoder mirrors it with transposed convolutions and crops the result to the
+    exact input size, so any height and width work.
+    """
+    n_channels, height, width = image_shape
+    feature_shape = conv_feature_shape(image_shape, channels)
+    n_flat = math.prod(feature_shape)
+
+    def act():
+        return _ACTIVATIONS[activation]()
+
+    def maybe_dropout():
+        return [nn.Dropout(dropout)] if dropout > 0 else []
+
+    down = [_Unflatten(image_shape)]
+    for c_in, c_out in zip([n_channels, *channels[:-1]], channels):
+        down += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), act()]
+        down += maybe_dropout()
+    n_codes = 2 * n_components if variational else n_components
+    down += [nn.Flatten(), nn.Linear(n_flat, n_codes)]
+
+    up = [nn.Linear(n_components, n_flat), act(), _Unflatten(feature_shape)]
+    reversed_channels = [*reversed(channels), n_channels]
+    for i, (c_in, c_out) in enumerate(zip(reversed_channels[:-1], reversed_channels[1:])):
+        up.append(
+            nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)
+        )
+        if i < len(channels) - 1:
+            up += [act(), *maybe_dropout()]
+    up += [_CropOrPad(height, width), nn.Flatten(), _OUTPUT_ACTIVATIONS[loss]()]
+
+    cls = VariationalModule if variational else AutoencoderModule
+    return cls(nn.Sequential(*down), nn.Sequential(*up))

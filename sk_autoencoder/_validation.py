@@ -1,0 +1,85 @@
+"""Checks that validate_data cannot make, and the one door to scikit-learn's private API."""
+
+import math
+from numbers import Integral
+
+import torch
+
+# scikit-learn's private helpers are imported here only, and re-exported, so that a
+# change of their location touches one file
+from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
+    HasMethods,
+    Interval,
+    StrOptions,
+)
+from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: F401
+
+from sk_autoencoder._data import data_range
+
+
+def check_hidden_layer_sizes(hidden_layer_sizes):
+    """Return ``hidden_layer_sizes`` as a tuple of positive ints."""
+    sizes = tuple(hidden_layer_sizes)
+    if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        raise ValueError(
+            "hidden_layer_sizes must hold positive integers, got "
+            f"{hidden_layer_sizes!r}."
+        )
+    return tuple(int(s) for s in sizes)
+
+
+def check_loss_and_data(loss, input_scaling, X):
+    """``loss='bce'`` needs the network's input in [0, 1]."""
+    if loss != "bce":
+        return
+    if input_scaling == "standard":
+        raise ValueError(
+            "loss='bce' needs inputs in [0, 1], which input_scaling='standard' "
+            "does not give; use input_scaling='minmax', or input_scaling=None "
+            "with X already in [0, 1]."
+        )
+    if input_scaling is None:
+        low, high = data_range(X)
+        if low < 0 or high > 1:
+            raise ValueError(
+                "loss='bce' with input_scaling=None needs X in [0, 1], but X "
+                f"ranges over [{low:g}, {high:g}]; use input_scaling='minmax'."
+            )
+
+
+def check_image_shape(architecture, image_shape, n_features):
+    """Return ``image_shape`` as ``(C, H, W)`` after checking it against X."""
+    if architecture != "conv":
+        return None
+    if image_shape is None:
+        raise ValueError(
+            "architecture='conv' needs image_shape=(C, H, W) or (H, W); got None."
+        )
+    shape = tuple(image_shape)
+    if len(shape) == 2:
+        shape = (1, *shape)
+    if len(shape) != 3 or not all(isinstance(s, Integral) and s > 0 for s in shape):
+        raise ValueError(
+            f"image_shape must be (C, H, W) or (H, W) of positive integers, got "
+            f"{image_shape!r}."
+        )
+    n_pixels = math.prod(shape)
+    if n_pixels != n_features:
+        raise ValueError(
+            f"image_shape={image_shape!r} holds {n_pixels} values but X has "
+            f"{n_features} features."
+        )
+    return tuple(int(s) for s in shape)
+
+
+def resolve_device(device):
+    """Turn ``device`` into the torch device name to train on."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested but torch finds no CUDA device; use "
+            "device='auto' or 'cpu', or install a CUDA build of torch."
+        )
+    return device

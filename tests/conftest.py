@@ -1,0 +1,35 @@
+"""Small data fixtures and the tiny settings every test trains with."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_digits
+
+# tiny networks and few epochs: tests check behaviour, benchmarks check quality
+FAST = dict(hidden_layer_sizes=(16,), max_epochs=5, batch_size=32, random_state=0)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """300 rows of the digits images, float64, with their labels."""
+    X, y = load_digits(return_X_y=True)
+    return X[:300], y[:300]
+
+
+@pytest.fixture(scope="session")
+def X_digits(digits):
+    return digits[0]
+
+
+@pytest.fixture
+def X_sparse(X_digits):
+    return sp.csr_matrix(X_digits)
+
+
+@pytest.fixture
+def X_memmap(X_digits, tmp_path):
+    path = tmp_path / "X.dat"
+    X = np.memmap(path, dtype=np.float32, mode="w+", shape=X_digits.shape)
+    X[:] = X_digits
+    X.flush()
+    return np.memmap(path, dtype=np.float32, mode="r", shape=X_digits.shape)
