@@ -18,7 +18,11 @@ def take_rows(X, rows, dtype):
     batch = X[rows]
     if sp.issparse(batch):
         return batch.toarray().astype(dtype, copy=False)
-    return np.array(batch, dtype=dtype, order="C", copy=True)
+    if isinstance(rows, slice):
+        # a slice is a view of X: copy it
+        return np.array(batch, dtype=dtype, order="C", copy=True)
+    # fancy indexing already made a copy; cast or reorder only if needed
+    return np.ascontiguousarray(batch, dtype=dtype)
 
 
 def iter_chunks(n_rows, chunk_rows=_CHUNK_ROWS):

@@ -99,6 +99,14 @@ class ReconstructionNet(NeuralNet):
             seed=self.seed + len(self.history),
         )
 
+    def _set_training(self, training=True):
+        # ``Module.train`` walks every submodule on each call; skorch calls it every
+        # batch, so walk only when the mode actually changes
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                module.train(training)
+
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
         z = self.module_.encode(x)
@@ -106,7 +114,7 @@ class ReconstructionNet(NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         x_recon, z = y_pred
-        loss = self.criterion_(x_recon, y_true).mean()
+        loss = self.criterion_(x_recon, y_true)
         if self.latent_l1:
             loss = loss + self.latent_l1 * z.abs().mean()
         return loss

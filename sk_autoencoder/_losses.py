@@ -1,7 +1,7 @@
 """Torch losses: reconstruction errors, log-likelihoods and the Gaussian KL divergence.
 
-Every function returns one value per sample (shape ``(n_samples,)``); the caller
-chooses how to reduce over the batch.
+Functions and likelihoods return one value per sample (shape ``(n_samples,)``);
+:class:`ReconstructionLoss` is the scalar training loss.
 """
 
 import math
@@ -24,9 +24,13 @@ def cross_entropy(x_recon, x):
 
 
 class ReconstructionLoss(nn.Module):
-    """Per-sample reconstruction error: ``'mse'`` or ``'bce'`` averaged over features."""
+    """Training loss of an autoencoder: ``'mse'`` or ``'bce'``, averaged over all values.
 
-    _LOSSES = {"mse": squared_error, "bce": cross_entropy}
+    The mean over samples of :func:`squared_error` (or :func:`cross_entropy`),
+    computed by torch's fused loss functions.
+    """
+
+    _LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
     def __init__(self, loss="mse"):
         super().__init__()
