@@ -1,7 +1,16 @@
 """Autoencoders for scikit-learn: PCA's interface, PyTorch's networks."""
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
+from sk_autoencoder._denoising import DenoisingAutoencoder
+from sk_autoencoder._outlier import AutoencoderOutlierDetector
+from sk_autoencoder._vae import VAETransformer
 
 __version__ = "0.1.0"
 
-__all__ = ["AutoencoderTransformer", "__version__"]
+__all__ = [
+    "AutoencoderOutlierDetector",
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "VAETransformer",
+    "__version__",
+]

@@ -1,6 +1,6 @@
 """AutoencoderTransformer: the deterministic autoencoder, a drop-in for PCA."""
 
-from sk_autoencoder._base import _BaseAutoencoder
+from sk_autoencoder._base import _BaseAutoencoder, _store_init_params
 from sk_autoencoder._docstrings import insert_shared_docs
 
 
@@ -47,9 +47,11 @@ class AutoencoderTransformer(_BaseAutoencoder):
     >>> from sk_autoencoder import AutoencoderTransformer
     >>> X, _ = load_digits(return_X_y=True)
     >>> ae = AutoencoderTransformer(n_components=8, max_epochs=2, random_state=0)
-    >>> X_new = ae.fit_transform(X[:200])  # doctest: +SKIP
-    >>> X_new.shape  # doctest: +SKIP
+    >>> X_new = ae.fit_transform(X[:200])
+    >>> X_new.shape
     (200, 8)
+    >>> ae.inverse_transform(X_new).shape
+    (200, 64)
     """
 
     def __init__(
@@ -80,27 +82,4 @@ class AutoencoderTransformer(_BaseAutoencoder):
         callbacks=None,
         module=None,
     ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.architecture = architecture
-        self.image_shape = image_shape
-        self.loss = loss
-        self.input_scaling = input_scaling
-        self.dropout = dropout
-        self.latent_l1 = latent_l1
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.max_epochs = max_epochs
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.callbacks = callbacks
-        self.module = module
+        _store_init_params(self, locals())

@@ -68,6 +68,17 @@ def _seeded(seed, device):
         yield
 
 
+def _store_init_params(estimator, params):
+    """Store the arguments of ``__init__`` (its ``locals()``) as attributes.
+
+    The concrete classes spell out their full signatures, which ``get_params``
+    reads; this keeps their bodies to one line without hiding a parameter.
+    """
+    for name, value in params.items():
+        if name != "self":
+            setattr(estimator, name, value)
+
+
 def _instantiate(module_cls, n_features, n_components):
     """Call a user's module class with the sizes its constructor accepts."""
     params = inspect.signature(module_cls).parameters
@@ -345,7 +356,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         device = resolve_device(self.device)
         with _seeded(self._seed, device):
             module = self._make_module(n_features)
-            self.net_ = self._build_net(module, n_features, device)
+            self.net_ = self._build_net(module, X, device)
             self.net_.initialize()
 
     def _make_module(self, n_features):
@@ -373,11 +384,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _make_criterion(self, n_features):
         return ReconstructionLoss(self.loss)
 
-    def _net_params(self):
+    def _net_params(self, X):
         """Keyword arguments of ``_net_class`` beyond the shared ones."""
         return {}
 
-    def _build_net(self, module, n_features, device):
+    def _build_net(self, module, X, device):
         """Translate the estimator's parameters into its skorch net."""
         if isinstance(self.optimizer, str):
             optimizer, optimizer_options = _OPTIMIZERS[self.optimizer]
@@ -395,7 +406,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         )
         return self._net_class(
             module,
-            self._make_criterion(n_features),
+            self._make_criterion(X.shape[1]),
             seed=self._seed,
             latent_l1=self.latent_l1,
             optimizer=optimizer,
@@ -411,7 +422,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             device=device,
             verbose=0,
             **{f"optimizer__{k}": v for k, v in optimizer_options.items()},
-            **self._net_params(),
+            **self._net_params(X),
         )
 
     def _train(self, X, epochs):

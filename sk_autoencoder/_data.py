@@ -84,6 +84,18 @@ def _nonzero_scale(scale):
     return scale
 
 
+def feature_range(X):
+    """Return the smallest and largest value of each feature, chunk by chunk."""
+    n_rows, n_features = X.shape
+    low = np.full(n_features, np.inf)
+    high = np.full(n_features, -np.inf)
+    for rows in iter_chunks(n_rows):
+        chunk = take_rows(X, rows, np.float64)
+        np.minimum(low, chunk.min(axis=0), out=low)
+        np.maximum(high, chunk.max(axis=0), out=high)
+    return low, high
+
+
 def fit_scaler(X, kind):
     """Fit the scaling named by ``input_scaling`` on X, chunk by chunk.
 
@@ -100,12 +112,7 @@ def fit_scaler(X, kind):
     if kind is None:
         return Scaler(np.zeros(n_features), np.ones(n_features))
     if kind == "minmax":
-        low = np.full(n_features, np.inf)
-        high = np.full(n_features, -np.inf)
-        for rows in iter_chunks(n_rows):
-            chunk = take_rows(X, rows, np.float64)
-            np.minimum(low, chunk.min(axis=0), out=low)
-            np.maximum(high, chunk.max(axis=0), out=high)
+        low, high = feature_range(X)
         return Scaler(low, _nonzero_scale(high - low))
     # two passes (mean, then squared deviations) are stable where the
     # sum-of-squares shortcut loses every digit on data with a large offset

@@ -120,6 +120,7 @@ class ReconstructionNet(NeuralNet):
         return loss
 
     def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
         losses = self.history[-1, "batches", :, "train_loss"]
         bad = next((loss for loss in losses if not math.isfinite(loss)), None)
         if bad is not None:
@@ -185,6 +186,7 @@ class VariationalNet(ReconstructionNet):
         return loss
 
     def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
         self._kl_total, self._kl_count = 0.0, 0
 
     def on_epoch_end(self, net, **kwargs):
