@@ -16,7 +16,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from sk_autoencoder._data import RowSource, fit_scaler, iter_chunks
+from sk_autoencoder._data import RowSource, chunk_rows, fit_scaler, iter_chunks
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -39,6 +39,7 @@ from sk_autoencoder._validation import (
     check_image_shape,
     check_is_fitted,
     check_loss_and_data,
+    check_module_shapes,
     resolve_device,
     validate_data,
 )
@@ -50,12 +51,11 @@ _OPTIMIZERS = {
     "rmsprop": (torch.optim.RMSprop, {}),
 }
 
-# rows per step of transform and scoring: large enough to amortise the per-call
-# overhead of torch, small enough to stay a rounding error next to X itself
-_INFERENCE_ROWS = 4096
-
 _FLOAT_DTYPES = [np.float64, np.float32]
-_TORCH_DTYPES = {np.dtype(np.float64): torch.float64, np.dtype(np.float32): torch.float32}
+_TORCH_DTYPES = {
+    np.dtype(np.float64): torch.float64,
+    np.dtype(np.float32): torch.float32,
+}
 
 
 @contextmanager
@@ -86,7 +86,9 @@ def _instantiate(module_cls, n_features, n_components):
     return module_cls(**{k: v for k, v in sizes.items() if k in params})
 
 
-class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseAutoencoder(
+    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
 
     Subclasses differ through hooks: ``_variational`` (the module's ``encode``
@@ -152,6 +154,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 "without converging; increase max_epochs or tol.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 
@@ -231,7 +234,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         device = self.net_.device
         X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
         with torch.inference_mode():
-            for rows in iter_chunks(Z.shape[0], _INFERENCE_ROWS):
+            for rows in iter_chunks(Z.shape[0], chunk_rows(self.n_features_in_)):
                 z = torch.from_numpy(Z[rows]).to(device)
                 X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
         return X_original
@@ -344,19 +347,30 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return X
 
     def _initialize(self, X):
-        """Draw the seed, fit the scaling, build the module and its skorch net."""
-        n_features = X.shape[1]
+        """Draw the seed, learn what the network is built around, build it."""
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self.n_components_ = self.n_components
+        self._fit_data_state(X)
+        self._build_network(X.shape[1])
+
+    def _fit_data_state(self, X):
+        """Learn from X what the network needs besides weights: shapes, scaling."""
         self._image_shape = check_image_shape(
-            self.architecture, self.image_shape, n_features
+            self.architecture, self.image_shape, X.shape[1]
         )
         self._hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
         self._scaler = fit_scaler(X, self.input_scaling)
-        self.n_components_ = self.n_components
+
+    def _build_network(self, n_features):
+        """Build the module and its skorch net on the chosen device, seeded."""
         device = resolve_device(self.device)
         with _seeded(self._seed, device):
             module = self._make_module(n_features)
-            self.net_ = self._build_net(module, X, device)
+            if self.module is not None:
+                check_module_shapes(
+                    module, n_features, self.n_components, self._variational
+                )
+            self.net_ = self._build_net(module, n_features, device)
             self.net_.initialize()
 
     def _make_module(self, n_features):
@@ -384,11 +398,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _make_criterion(self, n_features):
         return ReconstructionLoss(self.loss)
 
-    def _net_params(self, X):
+    def _net_params(self):
         """Keyword arguments of ``_net_class`` beyond the shared ones."""
         return {}
 
-    def _build_net(self, module, X, device):
+    def _build_net(self, module, n_features, device):
         """Translate the estimator's parameters into its skorch net."""
         if isinstance(self.optimizer, str):
             optimizer, optimizer_options = _OPTIMIZERS[self.optimizer]
@@ -406,7 +420,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         )
         return self._net_class(
             module,
-            self._make_criterion(X.shape[1]),
+            self._make_criterion(n_features),
             seed=self._seed,
             latent_l1=self.latent_l1,
             optimizer=optimizer,
@@ -422,7 +436,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             device=device,
             verbose=0,
             **{f"optimizer__{k}": v for k, v in optimizer_options.items()},
-            **self._net_params(X),
+            **self._net_params(),
         )
 
     def _train(self, X, epochs):
@@ -448,12 +462,14 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _scale_tensors(self, dtype):
         """The scaler's offset and scale as tensors of ``dtype`` on the net's device."""
         return tuple(
-            torch.as_tensor(v, dtype=_TORCH_DTYPES[np.dtype(dtype)], device=self.net_.device)
+            torch.as_tensor(
+                v, dtype=_TORCH_DTYPES[np.dtype(dtype)], device=self.net_.device
+            )
             for v in (self._scaler.offset, self._scaler.scale)
         )
 
     def _map_rows(self, X, fn, n_out):
-        """Apply ``fn`` (scaled tensor batch -> tensor) to the rows of X, batch by batch.
+        """Apply ``fn`` (scaled tensor batch -> tensor) to X, batch by batch.
 
         Returns an array of X's dtype with ``n_out`` columns, or one value per row
         when ``n_out`` is None.
@@ -463,7 +479,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         shape = (X.shape[0],) if n_out is None else (X.shape[0], n_out)
         out = np.empty(shape, dtype=X.dtype)
         with torch.inference_mode():
-            for rows in iter_chunks(X.shape[0], _INFERENCE_ROWS):
+            # chunks large enough to amortise torch's per-call overhead, small
+            # enough to stay a rounding error next to X itself
+            for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
                 x = torch.from_numpy(source.batch(rows)).to(device)
                 out[rows] = fn(x).cpu().numpy()
         return out
@@ -497,5 +515,3 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-

@@ -3,10 +3,11 @@
 import numpy as np
 import scipy.sparse as sp
 
-# Rows per chunk when a statistic is computed over all of X: bounded memory for
-# memmaps and sparse matrices, and the same chunks whatever the input format, so a
-# sparse X yields bit-identical statistics to its dense equivalent.
-_CHUNK_ROWS = 4096
+# Values per chunk when X is read in chunks (statistics, transform): bounded memory
+# for memmaps and wide sparse matrices (8 MiB in float64), and the same chunks
+# whatever the input format, so a sparse X gives bit-identical statistics to its
+# dense equivalent.
+_CHUNK_VALUES = 2**20
 
 
 def take_rows(X, rows, dtype):
@@ -25,10 +26,15 @@ def take_rows(X, rows, dtype):
     return np.ascontiguousarray(batch, dtype=dtype)
 
 
-def iter_chunks(n_rows, chunk_rows=_CHUNK_ROWS):
-    """Yield consecutive row slices covering ``range(n_rows)``."""
-    for start in range(0, n_rows, chunk_rows):
-        yield slice(start, min(start + chunk_rows, n_rows))
+def chunk_rows(n_features):
+    """Rows per chunk for a chunk of about ``_CHUNK_VALUES`` values."""
+    return max(1, _CHUNK_VALUES // max(n_features, 1))
+
+
+def iter_chunks(n_rows, size):
+    """Yield consecutive slices of ``size`` rows covering ``range(n_rows)``."""
+    for start in range(0, n_rows, size):
+        yield slice(start, min(start + size, n_rows))
 
 
 class Scaler:
@@ -89,7 +95,7 @@ def feature_range(X):
     n_rows, n_features = X.shape
     low = np.full(n_features, np.inf)
     high = np.full(n_features, -np.inf)
-    for rows in iter_chunks(n_rows):
+    for rows in iter_chunks(n_rows, chunk_rows(n_features)):
         chunk = take_rows(X, rows, np.float64)
         np.minimum(low, chunk.min(axis=0), out=low)
         np.maximum(high, chunk.max(axis=0), out=high)
@@ -117,11 +123,11 @@ def fit_scaler(X, kind):
     # two passes (mean, then squared deviations) are stable where the
     # sum-of-squares shortcut loses every digit on data with a large offset
     total = np.zeros(n_features)
-    for rows in iter_chunks(n_rows):
+    for rows in iter_chunks(n_rows, chunk_rows(n_features)):
         total += take_rows(X, rows, np.float64).sum(axis=0)
     mean = total / n_rows
     squares = np.zeros(n_features)
-    for rows in iter_chunks(n_rows):
+    for rows in iter_chunks(n_rows, chunk_rows(n_features)):
         chunk = take_rows(X, rows, np.float64)
         chunk -= mean
         squares += np.einsum("ij,ij->j", chunk, chunk)
@@ -131,7 +137,7 @@ def fit_scaler(X, kind):
 def data_range(X):
     """Return the smallest and largest value of X, chunk by chunk."""
     low, high = np.inf, -np.inf
-    for rows in iter_chunks(X.shape[0]):
+    for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
         chunk = X[rows]
         if sp.issparse(chunk):
             values = chunk.data

@@ -2,7 +2,6 @@
 
 from numbers import Real
 
-import numpy as np
 import torch
 
 from sk_autoencoder._base import _BaseAutoencoder, _store_init_params
@@ -155,14 +154,18 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     ):
         _store_init_params(self, locals())
 
-    def _net_params(self, X):
+    def _fit_data_state(self, X):
+        super()._fit_data_state(X)
         if self.noise != "gaussian" and self.noise_level > 1:
             raise ValueError(
                 f"noise={self.noise!r} corrupts a fraction noise_level of the "
                 f"entries, which must be at most 1; got {self.noise_level!r}."
             )
-        low, high = (np.zeros(X.shape[1]), np.ones(X.shape[1]))
-        if self.noise == "salt_pepper":
-            # the extremes of each feature, in the scaled units the net sees
-            low, high = (self._scaler.transform_(v) for v in feature_range(X))
-        return {"corrupt": Corruption(self.noise, self.noise_level, low, high)}
+        # the extremes of each feature, in the scaled units the net sees, for
+        # salt-and-pepper noise
+        self._noise_bounds = tuple(self._scaler.transform_(v) for v in feature_range(X))
+
+    def _net_params(self):
+        return {
+            "corrupt": Corruption(self.noise, self.noise_level, *self._noise_bounds)
+        }

@@ -24,7 +24,7 @@ def cross_entropy(x_recon, x):
 
 
 class ReconstructionLoss(nn.Module):
-    """Training loss of an autoencoder: ``'mse'`` or ``'bce'``, averaged over all values.
+    """Training loss of an autoencoder: ``'mse'`` or ``'bce'`` averaged over values.
 
     The mean over samples of :func:`squared_error` (or :func:`cross_entropy`),
     computed by torch's fused loss functions.

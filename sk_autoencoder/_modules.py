@@ -1,8 +1,7 @@
-"""Torch modules: MLP and convolutional encoders and decoders, the VAE's Gaussian head."""
+"""Torch modules: MLP and convolutional autoencoders, the VAE's Gaussian head."""
 
 import math
 
-import torch
 from torch import nn
 
 _ACTIVATIONS = {
@@ -27,7 +26,7 @@ def make_mlp(sizes, activation, dropout, final_activation=nn.Identity):
     dropout; the last layer is followed by ``final_activation`` only.
     """
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(_ACTIVATIONS[activation]())
@@ -167,7 +166,7 @@ def make_conv_autoencoder(
         return [nn.Dropout(dropout)] if dropout > 0 else []
 
     down = [_Unflatten(image_shape)]
-    for c_in, c_out in zip([n_channels, *channels[:-1]], channels):
+    for c_in, c_out in zip([n_channels, *channels[:-1]], channels, strict=True):
         down += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), act()]
         down += maybe_dropout()
     n_codes = 2 * n_components if variational else n_components
@@ -175,7 +174,9 @@ def make_conv_autoencoder(
 
     up = [nn.Linear(n_components, n_flat), act(), _Unflatten(feature_shape)]
     reversed_channels = [*reversed(channels), n_channels]
-    for i, (c_in, c_out) in enumerate(zip(reversed_channels[:-1], reversed_channels[1:])):
+    for i, (c_in, c_out) in enumerate(
+        zip(reversed_channels[:-1], reversed_channels[1:], strict=True)
+    ):
         up.append(
             nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)
         )

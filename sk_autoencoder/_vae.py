@@ -221,7 +221,7 @@ class VAETransformer(_BaseAutoencoder):
             return BernoulliLogLikelihood()
         return GaussianLogLikelihood(n_features)
 
-    def _net_params(self, X):
+    def _net_params(self):
         return {"beta": self.beta}
 
     def _encode_batch(self, module, x):
@@ -251,9 +251,9 @@ class VAETransformer(_BaseAutoencoder):
                 log_px = log_likelihood(module.decode(z), x)
                 if weighted:
                     # log p(z) - log q(z | x); the 2*pi terms cancel
-                    log_px = log_px + 0.5 * (
-                        -z.square() + e.square() + log_var
-                    ).sum(dim=1)
+                    log_px = log_px + 0.5 * (-z.square() + e.square() + log_var).sum(
+                        dim=1
+                    )
                 terms.append(log_px)
             terms = torch.stack(terms)
             if weighted:

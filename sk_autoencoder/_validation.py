@@ -1,4 +1,4 @@
-"""Checks that validate_data cannot make, and the one door to scikit-learn's private API."""
+"""Checks validate_data cannot make; the one importer of scikit-learn private API."""
 
 import math
 from numbers import Integral
@@ -83,3 +83,39 @@ def resolve_device(device):
             "device='auto' or 'cpu', or install a CUDA build of torch."
         )
     return device
+
+
+def check_module_shapes(module, n_features, n_components, variational):
+    """Run a user's module on two rows and check what encode and decode return."""
+    x = torch.zeros(2, n_features)
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            codes = module.encode(x)
+            if variational:
+                if not (isinstance(codes, (tuple, list)) and len(codes) == 2):
+                    raise ValueError(
+                        "A VAETransformer module's encode must return "
+                        f"(mu, log_var); got {type(codes).__name__}."
+                    )
+                codes = codes[0]
+            if tuple(codes.shape) != (2, n_components):
+                raise ValueError(
+                    f"module.encode returned codes of shape {tuple(codes.shape)} "
+                    f"for 2 rows; expected (2, {n_components}) for "
+                    f"n_components={n_components}."
+                )
+            x_recon = module.decode(codes)
+            if tuple(x_recon.shape) != (2, n_features):
+                raise ValueError(
+                    f"module.decode returned shape {tuple(x_recon.shape)} for 2 "
+                    f"rows; expected (2, {n_features}), the shape of X."
+                )
+    except RuntimeError as error:
+        raise ValueError(
+            f"module failed on a batch of 2 rows of {n_features} features "
+            f"and n_components={n_components}: {error}"
+        ) from error
+    finally:
+        module.train(was_training)

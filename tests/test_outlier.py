@@ -116,9 +116,9 @@ def test_decision_function_and_predict_follow_offset(X_digits):
 
 @pytest.mark.parametrize("inner", INNER, ids=lambda c: c.__name__)
 def test_reconstruction_errors_explain_the_corrupted_feature(X_digits, inner):
-    detector = AutoencoderOutlierDetector(
-        inner(**{**FAST, "max_epochs": 20})
-    ).fit(X_digits)
+    detector = AutoencoderOutlierDetector(inner(**{**FAST, "max_epochs": 20})).fit(
+        X_digits
+    )
     row = X_digits[:1].copy()
     row[0, 36] = 60.0  # a pixel far beyond the 0..16 range
     errors = detector.reconstruction_errors(row)

@@ -28,9 +28,7 @@ def test_score_samples_matches_elbo_computed_by_hand(vae, X_digits):
     scaler = vae._scaler
     x = torch.as_tensor(scaler.transform_(X.copy()))
     module = vae._inference_copy(vae.module_, np.float64)
-    log_var_x = vae.net_.criterion_.log_var.detach().double().clamp(
-        min=math.log(1e-6)
-    )
+    log_var_x = vae.net_.criterion_.log_var.detach().double().clamp(min=math.log(1e-6))
     generator = torch.Generator().manual_seed(vae._seed)
     eps = torch.randn((vae.n_mc_samples, 4), generator=generator, dtype=torch.float64)
     with torch.no_grad():
