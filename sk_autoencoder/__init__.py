@@ -1,5 +1,10 @@
-"""Autoencoders for scikit-learn: PCA's interface, PyTorch's networks."""
+"""Autoencoders for scikit-learn: PCA's interface, PyTorch's networks.
 
+The four estimators are importable from here; :mod:`sk_autoencoder.io` saves and
+loads fitted estimators safely.
+"""
+
+from sk_autoencoder import io
 from sk_autoencoder._autoencoder import AutoencoderTransformer
 from sk_autoencoder._denoising import DenoisingAutoencoder
 from sk_autoencoder._outlier import AutoencoderOutlierDetector
@@ -13,4 +18,5 @@ __all__ = [
     "DenoisingAutoencoder",
     "VAETransformer",
     "__version__",
+    "io",
 ]
