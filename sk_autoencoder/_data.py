@@ -49,6 +49,7 @@ class Scaler:
     def __init__(self, offset, scale):
         self.offset = offset
         self.scale = scale
+        self.is_identity = not offset.any() and bool(np.all(scale == 1))
         self._cast = {}
 
     def _params(self, dtype):
@@ -59,16 +60,11 @@ class Scaler:
 
     def transform_(self, batch):
         """Scale a batch in place and return it."""
+        if self.is_identity:
+            return batch
         offset, scale = self._params(batch.dtype)
         batch -= offset
         batch /= scale
-        return batch
-
-    def inverse_transform_(self, batch):
-        """Undo the scaling of a batch in place and return it."""
-        offset, scale = self._params(batch.dtype)
-        batch *= scale
-        batch += offset
         return batch
 
     @property
