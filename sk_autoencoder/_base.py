@@ -316,13 +316,13 @@ class _BaseAutoencoder(
 
     @property
     def loss_curve_(self):
-        return list(self.net_.history[:, "train_loss"])
+        return [float(v) for v in self.net_.history[:, "train_loss"]]
 
     @property
     def validation_loss_curve_(self):
         if self.net_.train_split is None:
             return None
-        return list(self.net_.history[:, "valid_loss"])
+        return [float(v) for v in self.net_.history[:, "valid_loss"]]
 
     @property
     def n_iter_(self):

@@ -112,6 +112,13 @@ class ReconstructionNet(NeuralNet):
         z = self.module_.encode(x)
         return self.module_.decode(z), z
 
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        # per-batch records of finished epochs grow without bound on big data
+        # (hundreds of MB over a long fit); each epoch's summary stays
+        if len(self.history) > 1:
+            self.history[-2]["batches"] = []
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         x_recon, z = y_pred
         loss = self.criterion_(x_recon, y_true)
