@@ -364,6 +364,7 @@ class _BaseAutoencoder(
     def _build_network(self, n_features):
         """Build the module and its skorch net on the chosen device, seeded."""
         device = resolve_device(self.device)
+        self._float64_copies = {}
         with _seeded(self._seed, device):
             module = self._make_module(n_features)
             if self.module is not None:
@@ -442,6 +443,7 @@ class _BaseAutoencoder(
     def _train(self, X, epochs):
         """Run ``epochs`` epochs of the net on X, inside the estimator's seed."""
         dataset = RowDataset(RowSource(X, self._scaler, np.float32))
+        self._float64_copies = {}
         # every call draws from a seed of its own, so that partial_fit's epochs
         # do not repeat the same dropout masks and noise
         with _seeded(self._seed + len(self.net_.history), self.net_.device):
@@ -450,14 +452,20 @@ class _BaseAutoencoder(
     # ---- inference ------------------------------------------------------------
 
     def _inference_copy(self, module, dtype):
-        """``module`` in eval mode, computing in ``dtype``.
+        """``module`` (of ``net_``) in eval mode, computing in ``dtype``.
 
-        float64 input is computed in float64 on a copy of the float32 weights, so
-        a row's result does not depend on which other rows share its batch.
+        float64 input is computed in float64, so that a row's result does not
+        depend on which other rows share its batch. The float64 copy of the
+        float32 weights is made once per training state: ``_build_network`` and
+        ``_train`` empty the cache.
         """
-        if dtype == np.float64:
-            module = copy.deepcopy(module).double()
-        return module.eval()
+        module.eval()
+        if dtype != np.float64:
+            return module
+        copies = self._float64_copies
+        if id(module) not in copies:
+            copies[id(module)] = copy.deepcopy(module).double()
+        return copies[id(module)]
 
     def _scale_tensors(self, dtype):
         """The scaler's offset and scale as tensors of ``dtype`` on the net's device."""
@@ -509,6 +517,10 @@ class _BaseAutoencoder(
 
     def _score_samples(self, X):
         return self._map_rows(X, self._batch_scorer(X.dtype), n_out=None)
+
+    def __getstate__(self):
+        # the float64 copies are derived from net_ and rebuilt on demand
+        return {**super().__getstate__(), "_float64_copies": {}}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -38,7 +38,7 @@ def iter_chunks(n_rows, size):
 
 
 class Scaler:
-    """Affine feature scaling ``(X - offset) / scale``, computed batch by batch.
+    """Affine feature scaling ``(X - offset) / scale``, applied batch by batch.
 
     Parameters
     ----------
@@ -53,19 +53,28 @@ class Scaler:
         self._cast = {}
 
     def _params(self, dtype):
-        # cast once per dtype: the hot path then only subtracts and divides
+        # computed in float64 and cast once per dtype: the hot path then makes
+        # one multiply (into a new array) and one in-place add
         if dtype not in self._cast:
-            self._cast[dtype] = (self.offset.astype(dtype), self.scale.astype(dtype))
+            inverse = 1.0 / self.scale
+            self._cast[dtype] = (
+                inverse.astype(dtype),
+                (-self.offset * inverse).astype(dtype),
+            )
         return self._cast[dtype]
 
-    def transform_(self, batch):
-        """Scale a batch in place and return it."""
+    def transform(self, rows, dtype=np.float64):
+        """Return the scaled ``rows`` as a new array of ``dtype``.
+
+        ``rows`` (an array or a view of X) is only read.
+        """
+        dtype = np.dtype(dtype)
         if self.is_identity:
-            return batch
-        offset, scale = self._params(batch.dtype)
-        batch -= offset
-        batch /= scale
-        return batch
+            return np.array(rows, dtype=dtype, order="C", copy=True)
+        inverse, shift = self._params(dtype)
+        scaled = np.multiply(rows, inverse, dtype=dtype)
+        scaled += shift
+        return scaled
 
     @property
     def log_abs_det(self):
@@ -168,9 +177,7 @@ class RowSource:
 
     def batch(self, rows):
         """Return the scaled rows ``X[rows]`` as a new array."""
-        return self.scaler.transform_(take_rows(self.X, rows, self.dtype))
-
-    def iter_batches(self, batch_size):
-        """Yield scaled batches of consecutive rows, in order."""
-        for rows in iter_chunks(len(self), batch_size):
-            yield self.batch(rows)
+        batch = self.X[rows]  # a view for a slice of a dense X: only read
+        if sp.issparse(batch):
+            batch = batch.toarray()
+        return self.scaler.transform(batch, self.dtype)

@@ -163,7 +163,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
             )
         # the extremes of each feature, in the scaled units the net sees, for
         # salt-and-pepper noise
-        self._noise_bounds = tuple(self._scaler.transform_(v) for v in feature_range(X))
+        self._noise_bounds = tuple(self._scaler.transform(v) for v in feature_range(X))
 
     def _net_params(self):
         return {

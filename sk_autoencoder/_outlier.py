@@ -27,13 +27,16 @@ def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
 
     For normally distributed scores this flags about 0.13% of rows; reconstruction
     errors have a long right tail, so in practice it flags the rows in that tail.
-    The threshold never lies below the lowest score, so at least one training row
-    is always flagged, as scikit-learn's outlier detectors require.
+    At least one training row is always flagged, as scikit-learn's outlier
+    detectors require: when the rule flags none, the threshold lies halfway
+    between the lowest and the second-lowest score, clear of rounding noise.
     """
     median = np.median(scores)
     mad = np.median(np.abs(scores - median))
     offset = median - n_deviations * _MAD_TO_STD * mad
-    return max(offset, np.nextafter(scores.min(), np.inf))
+    lowest, second = np.partition(scores, 1)[:2]
+    floor = (lowest + second) / 2 if second > lowest else np.nextafter(lowest, np.inf)
+    return max(offset, floor)
 
 
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
