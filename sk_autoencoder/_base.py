@@ -484,14 +484,18 @@ class _BaseAutoencoder(
         """
         source = RowSource(X, self._scaler, X.dtype)
         device = self.net_.device
+        inverse, shift = (
+            torch.from_numpy(f).to(device) for f in self._scaler.factors(X.dtype)
+        )
         shape = (X.shape[0],) if n_out is None else (X.shape[0], n_out)
         out = np.empty(shape, dtype=X.dtype)
         with torch.inference_mode():
             # chunks large enough to amortise torch's per-call overhead, small
             # enough to stay a rounding error next to X itself
             for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
-                x = torch.from_numpy(source.batch(rows)).to(device)
-                out[rows] = fn(x).cpu().numpy()
+                x = torch.from_numpy(source.raw(rows)).to(device)
+                # scaling in torch (threaded, one pass) rather than numpy
+                out[rows] = fn(torch.addcmul(shift, x, inverse)).cpu().numpy()
         return out
 
     def _encode_batch(self, module, x):

@@ -52,9 +52,11 @@ class Scaler:
         self.is_identity = not offset.any() and bool(np.all(scale == 1))
         self._cast = {}
 
-    def _params(self, dtype):
+    def factors(self, dtype):
+        """``(1 / scale, -offset / scale)`` in ``dtype``: scaled = X * f0 + f1."""
         # computed in float64 and cast once per dtype: the hot path then makes
         # one multiply (into a new array) and one in-place add
+        dtype = np.dtype(dtype)
         if dtype not in self._cast:
             inverse = 1.0 / self.scale
             self._cast[dtype] = (
@@ -71,7 +73,7 @@ class Scaler:
         dtype = np.dtype(dtype)
         if self.is_identity:
             return np.array(rows, dtype=dtype, order="C", copy=True)
-        inverse, shift = self._params(dtype)
+        inverse, shift = self.factors(dtype)
         scaled = np.multiply(rows, inverse, dtype=dtype)
         scaled += shift
         return scaled
@@ -174,6 +176,18 @@ class RowSource:
 
     def __len__(self):
         return self.X.shape[0]
+
+    def raw(self, rows):
+        """Return the unscaled rows ``X[rows]``: dense, C-contiguous, writable.
+
+        A view of X when it already is all that (a slice of a dense array).
+        """
+        batch = self.X[rows]
+        if sp.issparse(batch):
+            return batch.toarray().astype(self.dtype, copy=False)
+        if not batch.flags.writeable:
+            return np.array(batch, dtype=self.dtype, order="C")
+        return np.ascontiguousarray(batch, dtype=self.dtype)
 
     def batch(self, rows):
         """Return the scaled rows ``X[rows]`` as a new array."""
