@@ -92,9 +92,9 @@ class _BaseAutoencoder(
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
 
     Subclasses differ through hooks: ``_variational`` (the module's ``encode``
-    returns a Gaussian posterior), ``_net_class`` and ``_net_params`` (the skorch
-    net that trains it), ``_make_criterion``, ``_encode_batch`` and
-    ``_score_batch``.
+    returns a Gaussian posterior), ``_fit_data_state`` (what the network needs
+    from X besides weights), ``_net_class`` and ``_net_params`` (the skorch net
+    that trains it), ``_make_criterion``, ``_encode_batch`` and ``_batch_scorer``.
     """
 
     _parameter_constraints = {

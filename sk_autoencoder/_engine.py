@@ -249,7 +249,8 @@ def make_callbacks(
 
     The stopping rule follows ``MLPRegressor``: training stops once the monitored
     loss (validation loss with ``early_stopping``, else training loss) has not
-    improved by at least ``tol`` for ``n_iter_no_change`` epochs.
+    improved by at least ``tol`` for ``n_iter_no_change`` epochs; with
+    ``early_stopping`` the weights of the best validation epoch are restored.
     """
     monitor = "valid_loss" if early_stopping else "train_loss"
     callbacks = [
@@ -260,6 +261,8 @@ def make_callbacks(
                 patience=n_iter_no_change,
                 threshold=tol,
                 threshold_mode="abs",
+                # like MLPRegressor, keep the best validated weights
+                load_best=early_stopping,
                 sink=_print_stderr if verbose else noop,
             ),
         )
