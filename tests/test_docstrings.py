@@ -5,13 +5,14 @@ import re
 
 import pytest
 
-from conftest import FAST
 from sk_autoencoder import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VAETransformer,
 )
+
+from conftest import FAST
 
 ESTIMATORS = [
     AutoencoderTransformer,
