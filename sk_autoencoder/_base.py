@@ -154,7 +154,7 @@ class _BaseAutoencoder(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 "without converging; increase max_epochs or tol.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # past scikit-learn's fit wrapper, to the caller
             )
         return self
 
