@@ -504,19 +504,31 @@ class _BaseAutoencoder(
     def _reconstruct_batch(self, module, x):
         return module.decode(self._encode_batch(module, x))
 
-    def _squared_errors_fn(self, dtype):
+    def _squared_errors_fn(self, dtype, scaled=False):
         """A function of a scaled batch giving its per-feature squared errors.
 
-        The errors are in the units of the original X: scaling by ``scale`` turns
-        a difference of scaled values back into a difference of original ones.
+        The errors are in the units of the original X (multiplying by ``scale``
+        turns a difference of scaled values back into one of original values),
+        or with ``scaled`` in the units the network sees, after ``input_scaling``.
         """
         module = self._inference_copy(self.net_.module_, dtype)
+        if scaled:
+            return lambda x: (x - self._reconstruct_batch(module, x)).square()
         _, scale = self._scale_tensors(dtype)
         return lambda x: ((x - self._reconstruct_batch(module, x)) * scale).square()
 
     def _batch_scorer(self, dtype):
         """A function of a scaled batch giving ``score_samples`` of its rows."""
         squared_errors = self._squared_errors_fn(dtype)
+        return lambda x: -squared_errors(x).mean(dim=1)
+
+    def _outlier_scorer(self, dtype):
+        """A function of a scaled batch giving its normality score for outliers.
+
+        Minus the mean squared error in scaled units: with features of different
+        units, errors in original units would let the widest feature decide.
+        """
+        squared_errors = self._squared_errors_fn(dtype, scaled=True)
         return lambda x: -squared_errors(x).mean(dim=1)
 
     def _score_samples(self, X):

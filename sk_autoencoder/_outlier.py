@@ -90,8 +90,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     Notes
     -----
-    The score of a row x is ``-mean_j (x_j - g(f(x))_j) ** 2`` in the units of the
-    original X for the deterministic autoencoders, and the ELBO for the VAE.
+    The score of a row x is ``-mean_j ((x_j - g(f(x))_j) / s_j) ** 2``, with s_j
+    feature j's scale from the inner estimator's ``input_scaling``, for the
+    deterministic autoencoders, and the ELBO for the VAE.
 
     Examples
     --------
@@ -149,7 +150,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         if self.random_state is not None:
             estimator.set_params(random_state=self.random_state)
         self.estimator_ = estimator.fit(X)
-        scores = self.estimator_._score_samples(X)
+        scores = self._score_samples(X)
         if self.contamination == "auto":
             self.offset_ = robust_offset(scores)
         else:
@@ -188,7 +189,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return self.score_samples(X) - self.offset_
 
     def score_samples(self, X):
-        """The inner autoencoder's score: lower means more abnormal.
+        """Normality of each row: lower means more abnormal.
+
+        Minus the mean over features of the squared reconstruction error, in the
+        units the inner autoencoder trains in (after its ``input_scaling``: each
+        feature in units of its training standard deviation by default), so that
+        no feature dominates through its units alone. For a
+        :class:`VAETransformer`, the ELBO.
 
         Parameters
         ----------
@@ -198,15 +205,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Minus the mean squared reconstruction error (or the ELBO).
+            Minus the mean squared scaled reconstruction error (or the ELBO).
         """
-        X = self._validate(X)
-        return self.estimator_._score_samples(X)
+        return self._score_samples(self._validate(X))
 
     def reconstruction_errors(self, X):
         """Squared reconstruction error of every feature of every row.
 
-        Large entries show which features made a row abnormal.
+        Large entries show which features made a row abnormal. Errors are in the
+        units the inner autoencoder trains in (after its ``input_scaling``), so
+        features of different units compare; their mean over features is minus
+        ``score_samples`` for the deterministic autoencoders.
 
         Parameters
         ----------
@@ -216,12 +225,16 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         errors : ndarray of shape (n_samples, n_features)
-            ``(X - reconstruct(X)) ** 2`` in the units of the original X.
+            ``((X - reconstruct(X)) / scale) ** 2``, with ``scale`` each
+            feature's scale from the inner estimator's ``input_scaling``.
         """
         X = self._validate(X)
-        estimator = self.estimator_
-        squared_errors = estimator._squared_errors_fn(X.dtype)
-        return estimator._map_rows(X, squared_errors, X.shape[1])
+        squared_errors = self.estimator_._squared_errors_fn(X.dtype, scaled=True)
+        return self.estimator_._map_rows(X, squared_errors, X.shape[1])
+
+    def _score_samples(self, X):
+        scorer = self.estimator_._outlier_scorer(X.dtype)
+        return self.estimator_._map_rows(X, scorer, None)
 
     def _validate(self, X):
         check_is_fitted(self)
