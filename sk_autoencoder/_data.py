@@ -68,15 +68,18 @@ class Scaler:
     def transform(self, rows, dtype=np.float64):
         """Return the scaled ``rows`` as a new array of ``dtype``.
 
-        ``rows`` (an array or a view of X) is only read.
+        ``rows`` (an array or a view of X) is only read. The arithmetic runs in
+        the wider of the two dtypes and is cast at the end: float64 data with a
+        large offset (timestamps, say) would lose its signal if cast to float32
+        before the offset is removed.
         """
         dtype = np.dtype(dtype)
         if self.is_identity:
             return np.array(rows, dtype=dtype, order="C", copy=True)
-        inverse, shift = self.factors(dtype)
-        scaled = np.multiply(rows, inverse, dtype=dtype)
+        inverse, shift = self.factors(np.result_type(rows.dtype, dtype))
+        scaled = rows * inverse
         scaled += shift
-        return scaled
+        return scaled.astype(dtype, copy=False)
 
     @property
     def log_abs_det(self):

@@ -53,10 +53,14 @@ default='adam'
     max_epochs : int, default=200
         Most passes over the data that ``fit`` makes.
 
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when the
         validation loss stops improving, restoring the best weights. When False,
-        training stops when the training loss stops improving.
+        all rows train and training stops when the training loss stops
+        improving. Unlike ``MLPRegressor``, the default is True: a network that
+        trains to convergence on few rows memorises them, outliers included,
+        which costs generalisation and makes reconstruction error a poor outlier
+        score.
 
     validation_fraction : float, default=0.1
         Fraction of the rows held out with ``early_stopping``.

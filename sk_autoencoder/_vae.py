@@ -126,7 +126,7 @@ class VAETransformer(_BaseAutoencoder):
         weight_decay=0.0,
         batch_size=64,
         max_epochs=200,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
