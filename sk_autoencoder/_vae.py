@@ -163,7 +163,7 @@ class VAETransformer(_BaseAutoencoder):
         """Importance-weighted estimate of each row's log-likelihood, in nats.
 
         A tighter lower bound than the ELBO that approaches ``log p(x)`` as
-        ``n_samples`` grows [2]_. Draws are fixed by the fitted seed.
+        ``n_samples`` grows [1]_. Draws are fixed by the fitted seed.
 
         Parameters
         ----------
@@ -177,6 +177,11 @@ class VAETransformer(_BaseAutoencoder):
         -------
         log_likelihood : ndarray of shape (n_samples,)
             Estimated log-density of each row in the units of X.
+
+        References
+        ----------
+        .. [1] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance weighted
+           autoencoders", ICLR 2016.
         """
         check_is_fitted(self)
         X = validate_data(
