@@ -235,7 +235,8 @@ class _BaseAutoencoder(
         X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
         with torch.inference_mode():
             for rows in iter_chunks(Z.shape[0], chunk_rows(self.n_features_in_)):
-                z = torch.from_numpy(Z[rows]).to(device)
+                # a writable array: torch warns about (and may write) others
+                z = torch.from_numpy(np.require(Z[rows], requirements="W")).to(device)
                 X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
         return X_original
 

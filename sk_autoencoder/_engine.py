@@ -263,7 +263,7 @@ def make_callbacks(
                 threshold_mode="abs",
                 # like MLPRegressor, keep the best validated weights
                 load_best=early_stopping,
-                sink=_print_stderr if verbose else noop,
+                sink=noop,
             ),
         )
     ]

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from sklearn.datasets import load_digits
 
 # tiny networks and few epochs: tests check behaviour, benchmarks check quality
@@ -33,3 +34,18 @@ def X_memmap(X_digits, tmp_path):
     X[:] = X_digits
     X.flush()
     return np.memmap(path, dtype=np.float32, mode="r", shape=X_digits.shape)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Train on one torch thread for the module's tests, then restore the count.
+
+    Where the cores are shared with other work, torch's intra-op threads wait on
+    each other at every small matrix product, and the tiny fits of the tests run
+    up to a hundred times slower than on one thread. Use it with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``.
+    """
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n_threads)
