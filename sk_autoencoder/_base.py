@@ -143,6 +143,15 @@ class _BaseAutoencoder(
         -------
         self : object
             Fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> ae.fit(X[:200]).n_iter_ <= 2
+        True
         """
         is_warm = self.warm_start and hasattr(self, "net_")
         X = self._validate_training_data(X, reset=not is_warm)
@@ -178,6 +187,17 @@ class _BaseAutoencoder(
         -------
         self : object
             The estimator, trained one more epoch.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> for chunk in (X[:100], X[100:200]):
+        ...     ae = ae.partial_fit(chunk)
+        >>> ae.n_iter_
+        2
         """
         is_first = not hasattr(self, "net_")
         X = self._validate_training_data(X, reset=is_first)
@@ -198,6 +218,15 @@ class _BaseAutoencoder(
         -------
         X_new : ndarray of shape (n_samples, n_components)
             Latent codes, of X's float dtype.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> ae.fit(X[:200]).transform(X[:3]).shape
+        (3, 4)
         """
         check_is_fitted(self)
         X = validate_data(
@@ -220,6 +249,16 @@ class _BaseAutoencoder(
         -------
         X_original : ndarray of shape (n_samples, n_features)
             Decoded rows in the units of the original X.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> codes = ae.fit(X[:200]).transform(X[:3])
+        >>> ae.inverse_transform(codes).shape
+        (3, 64)
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=_FLOAT_DTYPES)
@@ -252,6 +291,15 @@ class _BaseAutoencoder(
         -------
         X_reconstructed : ndarray of shape (n_samples, n_features)
             Reconstruction in the units of the original X.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> ae.fit(X[:200]).reconstruct(X[:3]).shape
+        (3, 64)
         """
         check_is_fitted(self)
         X = validate_data(
@@ -280,6 +328,16 @@ class _BaseAutoencoder(
         -------
         scores : ndarray of shape (n_samples,)
             Score of each row.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> scores = ae.fit(X[:200]).score_samples(X[:3])
+        >>> scores.shape, bool((scores <= 0).all())
+        ((3,), True)
         """
         check_is_fitted(self)
         X = validate_data(
@@ -302,6 +360,15 @@ class _BaseAutoencoder(
         -------
         score : float
             Mean per-sample score.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> isinstance(ae.fit(X[:200]).score(X[:50]), float)
+        True
         """
         return float(np.mean(self.score_samples(X)))
 

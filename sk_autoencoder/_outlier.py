@@ -140,6 +140,19 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         self : object
             Fitted estimator.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import (
+        ...     AutoencoderOutlierDetector, AutoencoderTransformer
+        ... )
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> detector = AutoencoderOutlierDetector(
+        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
+        ... )
+        >>> float(detector.fit(X[:200]).offset_) < 0
+        True
         """
         X = validate_data(
             self, X, accept_sparse="csr", dtype=_FLOAT_DTYPES, ensure_min_samples=2
@@ -169,6 +182,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
             +1 for inliers, -1 for outliers.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import (
+        ...     AutoencoderOutlierDetector, AutoencoderTransformer
+        ... )
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> detector = AutoencoderOutlierDetector(
+        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
+        ... )
+        >>> labels = detector.fit(X[:200]).predict(X[:200])
+        >>> int((labels == -1).sum())
+        20
         """
         decision = self.decision_function(X)
         return np.where(decision < 0, -1, 1)
@@ -185,6 +212,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         decision : ndarray of shape (n_samples,)
             Signed distance to the threshold; lower is more abnormal.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import (
+        ...     AutoencoderOutlierDetector, AutoencoderTransformer
+        ... )
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> detector = AutoencoderOutlierDetector(
+        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
+        ... )
+        >>> decision = detector.fit(X[:200]).decision_function(X[:200])
+        >>> int((decision < 0).sum())
+        20
         """
         return self.score_samples(X) - self.offset_
 
@@ -206,6 +247,19 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,)
             Minus the mean squared scaled reconstruction error (or the ELBO).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import (
+        ...     AutoencoderOutlierDetector, AutoencoderTransformer
+        ... )
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> detector = AutoencoderOutlierDetector(
+        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
+        ... )
+        >>> detector.fit(X[:200]).score_samples(X[:3]).shape
+        (3,)
         """
         return self._score_samples(self._validate(X))
 
@@ -227,6 +281,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         errors : ndarray of shape (n_samples, n_features)
             ``((X - reconstruct(X)) / scale) ** 2``, with ``scale`` each
             feature's scale from the inner estimator's ``input_scaling``.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import (
+        ...     AutoencoderOutlierDetector, AutoencoderTransformer
+        ... )
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> detector = AutoencoderOutlierDetector(
+        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
+        ... )
+        >>> errors = detector.fit(X[:200]).reconstruction_errors(X[:3])
+        >>> errors.shape, bool((errors >= 0).all())
+        ((3, 64), True)
         """
         X = self._validate(X)
         squared_errors = self.estimator_._squared_errors_fn(X.dtype, scaled=True)

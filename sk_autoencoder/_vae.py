@@ -156,6 +156,15 @@ class VAETransformer(_BaseAutoencoder):
         -------
         elbo : ndarray of shape (n_samples,)
             ELBO of each row.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import VAETransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+        >>> vae.fit(X[:200]).score_samples(X[:3]).shape
+        (3,)
         """
         return super().score_samples(X)
 
@@ -182,6 +191,15 @@ class VAETransformer(_BaseAutoencoder):
         ----------
         .. [1] Y. Burda, R. Grosse and R. Salakhutdinov, "Importance weighted
            autoencoders", ICLR 2016.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import VAETransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+        >>> vae.fit(X[:200]).log_likelihood(X[:3], n_samples=10).shape
+        (3,)
         """
         check_is_fitted(self)
         X = validate_data(
@@ -207,6 +225,15 @@ class VAETransformer(_BaseAutoencoder):
         X_new : ndarray of shape (n_samples, n_features)
             Decoder means p(x | z) for z ~ N(0, I), in the units of the original
             X (probabilities for ``loss='bce'`` before rescaling).
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import VAETransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+        >>> vae.fit(X[:200]).sample(5, random_state=0).shape
+        (5, 64)
         """
         check_is_fitted(self)
         seed = int(check_random_state(random_state).randint(2**31 - 1))
