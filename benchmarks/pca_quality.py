@@ -47,7 +47,8 @@ def main():
         "reconstruction MSE in pixel units, LogisticRegression accuracy on the "
         "codes, fit time. AutoencoderTransformer with default settings "
         "(hidden_layer_sizes=(128, 64), relu, Adam 1e-3, batch 64, up to 200 "
-        "epochs), random_state=0. Command: `python benchmarks/pca_quality.py`.",
+        "epochs, early stopping on 10% held out), random_state=0. Command: "
+        "`python benchmarks/pca_quality.py`.",
         "",
         "| n_components | AE test MSE | PCA test MSE | AE accuracy | PCA accuracy "
         "| AE fit (s) | PCA fit (s) |",
