@@ -25,9 +25,10 @@ _CASE = r"""
 import json, resource, sys, warnings
 import numpy as np
 from sklearn.decomposition import PCA, IncrementalPCA
+from sklearn.exceptions import ConvergenceWarning
 from sk_autoencoder import AutoencoderTransformer
 
-warnings.simplefilter("ignore")
+warnings.simplefilter("ignore", ConvergenceWarning)  # max_epochs=1 on purpose
 method, phase, n_rows, n_features = sys.argv[1:5]
 n_rows, n_features = int(n_rows), int(n_features)
 
