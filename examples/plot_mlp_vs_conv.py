@@ -5,47 +5,63 @@ Dense or convolutional autoencoder on digit images
 ``architecture='conv'`` with ``image_shape=(8, 8)`` builds a convolutional
 encoder (stride-2 convolutions with the channel counts of ``hidden_layer_sizes``)
 and a transposed-convolution decoder; rows of X stay flattened, so nothing else
-changes. This compares it with the dense network at the same number of
-components, with parameter counts of the same order, on test reconstruction error.
+in the user's code changes. This compares it with the default dense network at
+the same number of components and a similar number of weights, on the test
+reconstruction error of the digits, with PCA as a reference.
 """
 
+import time
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
 from sk_autoencoder import AutoencoderTransformer
 
+matplotlib.use("Agg")
 OUTPUT = Path(__file__).resolve().parent / "output"
+N_COMPONENTS = 8
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, stratify=y, random_state=0)[:2]
 
 models = {
     "mlp (64, 32)": AutoencoderTransformer(
-        8, hidden_layer_sizes=(64, 32), max_epochs=100, random_state=0
+        N_COMPONENTS, hidden_layer_sizes=(64, 32), max_epochs=300, random_state=0
     ),
     "conv (16, 32)": AutoencoderTransformer(
-        8,
+        N_COMPONENTS,
         architecture="conv",
         image_shape=(8, 8),
         hidden_layer_sizes=(16, 32),
-        max_epochs=100,
+        max_epochs=300,
         random_state=0,
     ),
 }
 rebuilt = {}
+test_mse = {}
+print(f"test reconstruction MSE with {N_COMPONENTS} components (pixel values 0..16)")
 for name, model in models.items():
+    start = time.perf_counter()
     model.fit(X_train)
+    seconds = time.perf_counter() - start
     rebuilt[name] = model.reconstruct(X_test)
+    test_mse[name] = np.mean((X_test - rebuilt[name]) ** 2)
     n_parameters = sum(p.numel() for p in model.module_.parameters())
-    mse = np.mean((X_test - rebuilt[name]) ** 2)
     print(
-        f"{name:14s} parameters {n_parameters:6d}   test MSE {mse:5.2f}   "
-        f"epochs {model.n_iter_}"
+        f"  {name:14s} parameters {n_parameters:6d}   test MSE {test_mse[name]:5.2f}"
+        f"   epochs {model.n_iter_:3d}   fit {seconds:4.1f} s"
     )
+pca = PCA(N_COMPONENTS).fit(X_train)
+pca_mse = np.mean((X_test - pca.inverse_transform(pca.transform(X_test))) ** 2)
+pca_parameters = pca.components_.size + pca.mean_.size
+print(f"  {'PCA':14s} parameters {pca_parameters:6d}   test MSE {pca_mse:5.2f}")
+best = min(test_mse, key=test_mse.get)
+print(f"lower test MSE: {best}")
 
 n_images = 8
 panels = [("original", X_test), *rebuilt.items()]
@@ -56,7 +72,7 @@ for row, (title, images) in enumerate(panels):
         axes[row, col].set_xticks([])
         axes[row, col].set_yticks([])
     axes[row, 0].set_ylabel(title, fontsize=8)
-fig.suptitle("Test digits rebuilt from 8 components")
+fig.suptitle(f"Test digits rebuilt from {N_COMPONENTS} components")
 OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "mlp_vs_conv.png", dpi=120, bbox_inches="tight")
 print(f"figure saved to {OUTPUT / 'mlp_vs_conv.png'}")

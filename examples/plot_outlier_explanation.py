@@ -3,52 +3,78 @@ Which pixels make a digit an outlier
 ====================================
 
 :class:`~sk_autoencoder.AutoencoderOutlierDetector` learns what the zeros of the
-digits look like, from zeros mixed with a few other digits. It flags the rows it
-rebuilds worst, and ``reconstruction_errors`` tells which features made them
-abnormal: shown here as 8x8 heat maps next to each flagged image.
+digits data set look like, from the zeros with a few other digits mixed in. It
+flags the rows it rebuilds worst, and ``reconstruction_errors`` tells which
+features made each of them abnormal: here, for the most abnormal rows, the image,
+its reconstruction, and the squared error of every pixel as an 8x8 heat map. All
+64 features are pixels on the same 0..16 scale, so the autoencoder works on them
+unscaled (``input_scaling=None``) and the errors are in squared pixel units.
 """
 
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.metrics import roc_auc_score
 
-from sk_autoencoder import AutoencoderOutlierDetector
+from sk_autoencoder import AutoencoderOutlierDetector, AutoencoderTransformer
 
+matplotlib.use("Agg")
 OUTPUT = Path(__file__).resolve().parent / "output"
 
 X, y = load_digits(return_X_y=True)
 rng = np.random.default_rng(0)
-zeros = X[y == 0]
-others = X[y != 0][rng.choice(np.sum(y != 0), size=9, replace=False)]
-X_mixed = np.vstack([zeros, others])
-is_outlier = np.r_[np.zeros(len(zeros)), np.ones(len(others))]
+is_zero = y == 0
+picked = rng.choice(np.flatnonzero(~is_zero), size=9, replace=False)
+X_mixed = np.vstack([X[is_zero], X[picked]])
+y_mixed = np.r_[y[is_zero], y[picked]]
+is_outlier = y_mixed != 0
 
-detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0)
+detector = AutoencoderOutlierDetector(
+    AutoencoderTransformer(input_scaling=None), contamination=0.05, random_state=0
+)
 labels = detector.fit_predict(X_mixed)
 scores = detector.score_samples(X_mixed)
-print(f"{len(others)} other digits among {len(zeros)} zeros")
+is_flagged = labels == -1
+print(f"{is_outlier.sum()} other digits mixed into {np.sum(~is_outlier)} zeros")
 print(
-    f"flagged: {np.sum(labels == -1)} rows, of which true outliers: "
-    f"{int(np.sum((labels == -1) & (is_outlier == 1)))}"
+    f"flagged {is_flagged.sum()} rows (contamination=0.05), "
+    f"{np.sum(is_flagged & is_outlier)} of them other digits"
 )
-print(f"ROC-AUC of the score: {roc_auc_score(is_outlier, -scores):.3f}")
+print(f"ROC-AUC of score_samples: {roc_auc_score(is_outlier, -scores):.3f}")
 
 errors = detector.reconstruction_errors(X_mixed)
-worst = np.argsort(scores)[:5]
-fig, axes = plt.subplots(2, len(worst), figsize=(2 * len(worst), 4.4))
-for col, row in enumerate(worst):
+reconstructions = detector.estimator_.reconstruct(X_mixed)
+most_abnormal = np.argsort(scores)[:6]
+print("most abnormal rows: digit, score, the three pixels (row, col) with most error")
+for row in most_abnormal:
+    worst_pixels = [divmod(int(i), 8) for i in np.argsort(errors[row])[::-1][:3]]
+    print(f"  digit {y_mixed[row]}  score {scores[row]:8.2f}  pixels {worst_pixels}")
+
+# the six most abnormal rows, then the most typical one for comparison
+shown = [*most_abnormal, np.argsort(scores)[len(scores) // 2]]
+titles = [f"{'other' if is_outlier[row] else 'zero'}: {y_mixed[row]}" for row in shown]
+titles[-1] = f"typical {titles[-1]}"
+largest_error = errors[shown].max()
+fig, axes = plt.subplots(3, len(shown), figsize=(1.7 * len(shown), 5.6))
+for col, row in enumerate(shown):
     axes[0, col].imshow(X_mixed[row].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
-    axes[0, col].set_title("other digit" if is_outlier[row] else "zero", fontsize=9)
-    axes[1, col].imshow(errors[row].reshape(8, 8), cmap="Reds")
+    axes[0, col].set_title(titles[col], fontsize=9)
+    axes[1, col].imshow(
+        reconstructions[row].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16
+    )
+    axes[2, col].imshow(
+        errors[row].reshape(8, 8), cmap="Reds", vmin=0, vmax=largest_error
+    )
 for ax in axes.ravel():
     ax.set_xticks([])
     ax.set_yticks([])
-axes[0, 0].set_ylabel("image", fontsize=9)
-axes[1, 0].set_ylabel("error per pixel", fontsize=9)
-fig.suptitle("The five most abnormal rows and the pixels that made them so")
+row_names = ["image", "reconstruction", "squared error"]
+for ax, name in zip(axes[:, 0], row_names, strict=True):
+    ax.set_ylabel(name, fontsize=9)
+fig.suptitle("The most abnormal rows and the pixels that made them so")
 OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "outlier_explanation.png", dpi=120, bbox_inches="tight")
 print(f"figure saved to {OUTPUT / 'outlier_explanation.png'}")
