@@ -2,11 +2,12 @@
 Quick start: an autoencoder in place of PCA
 ===========================================
 
-Fit :class:`~sk_autoencoder.AutoencoderTransformer` and scikit-learn's
-:class:`~sklearn.decomposition.PCA` on the handwritten digits at the same number of
-components, and compare what a user of PCA cares about: how well the test images
-are reconstructed, how well a classifier does on the codes, and how long fitting
-takes. A figure shows test digits next to both reconstructions.
+``AutoencoderTransformer`` is used exactly like ``PCA``: ``fit``, ``transform``
+and ``inverse_transform``. This example fits both on the handwritten digits with
+the same number of components (2 and 8) and compares them on held-out digits: how
+well each rebuilds a digit from its codes (mean squared error in pixel units),
+how well a logistic regression classifies the digits from the codes, and how long
+each takes to fit. A figure shows a few test digits next to both reconstructions.
 """
 
 import time
@@ -21,61 +22,78 @@ from sklearn.model_selection import train_test_split
 
 from sk_autoencoder import AutoencoderTransformer
 
+plt.switch_backend("agg")
 OUTPUT = Path(__file__).resolve().parent / "output"
+
+# %%
+# Data: 8 x 8 images of digits, one row of 64 pixels (0..16) per image. The
+# estimators scale the pixels themselves, so the raw values go in.
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
     X, y, test_size=0.25, stratify=y, random_state=0
 )
 
+# %%
+# Fit both at each number of components, with the autoencoder's default network
+# and training settings. The reconstruction is ``inverse_transform(transform(X))``
+# for both.
 
-def evaluate(model):
-    """Fit ``model``; return test reconstruction MSE, accuracy on codes, fit time."""
-    start = time.perf_counter()
-    model.fit(X_train)
-    fit_time = time.perf_counter() - start
-    X_rebuilt = model.inverse_transform(model.transform(X_test))
-    mse = np.mean((X_test - X_rebuilt) ** 2)
-    classifier = LogisticRegression(max_iter=2000)
-    classifier.fit(model.transform(X_train), y_train)
-    accuracy = classifier.score(model.transform(X_test), y_test)
-    return mse, accuracy, fit_time
-
-
-rows = []
-models = {}
+results = []
+reconstructions = {}
 for n_components in (2, 8):
-    for name, model in (
-        ("PCA", PCA(n_components=n_components, random_state=0)),
-        (
-            "AutoencoderTransformer",
-            AutoencoderTransformer(n_components, random_state=0),
-        ),
-    ):
-        rows.append((n_components, name, *evaluate(model)))
-        models[name, n_components] = model
+    models = {
+        "PCA": PCA(n_components=n_components),
+        "autoencoder": AutoencoderTransformer(n_components, random_state=0),
+    }
+    for name, model in models.items():
+        start = time.perf_counter()
+        model.fit(X_train)
+        fit_seconds = time.perf_counter() - start
+        codes_test = model.transform(X_test)
+        X_rebuilt = model.inverse_transform(codes_test)
+        classifier = LogisticRegression(max_iter=2000)
+        classifier.fit(model.transform(X_train), y_train)
+        results.append(
+            {
+                "n_components": n_components,
+                "model": name,
+                "mse": np.mean((X_test - X_rebuilt) ** 2),
+                "accuracy": classifier.score(codes_test, y_test),
+                "fit_seconds": fit_seconds,
+            }
+        )
+        reconstructions[name, n_components] = X_rebuilt
 
 print(
-    f"{'n_components':>12}  {'model':<24}{'test MSE':>9}{'accuracy':>10}{'fit (s)':>9}"
+    f"{'n_components':>12}  {'model':<12}{'test MSE':>9}  {'accuracy':>8}  "
+    f"{'fit (s)':>7}"
 )
-for n_components, name, mse, accuracy, fit_time in rows:
-    print(f"{n_components:>12}  {name:<24}{mse:>9.2f}{accuracy:>10.3f}{fit_time:>9.2f}")
+for row in results:
+    print(
+        f"{row['n_components']:>12}  {row['model']:<12}{row['mse']:>9.2f}  "
+        f"{row['accuracy']:>8.3f}  {row['fit_seconds']:>7.2f}"
+    )
 
-# originals, then each model's reconstruction at n_components=8
-n_images = 8
-panels = [("original", X_test[:n_images])]
-for name in ("PCA", "AutoencoderTransformer"):
-    model = models[name, 8]
-    panels.append((name, model.inverse_transform(model.transform(X_test[:n_images]))))
-fig, axes = plt.subplots(len(panels), n_images, figsize=(n_images, len(panels) + 0.5))
-for row, (title, images) in enumerate(panels):
-    for col in range(n_images):
-        ax = axes[row, col]
-        ax.imshow(images[col].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
+# %%
+# The first test digits, then what each model rebuilds from 2 and from 8 codes.
+
+n_digits = 8
+panels = [("original", X_test)] + [
+    (f"{name}, {n} codes", reconstructions[name, n])
+    for n in (2, 8)
+    for name in ("PCA", "autoencoder")
+]
+fig, axes = plt.subplots(
+    len(panels), n_digits, figsize=(n_digits * 0.9, len(panels) * 1.0)
+)
+for (label, images), row_axes in zip(panels, axes, strict=True):
+    for image, ax in zip(images[:n_digits], row_axes, strict=True):
+        ax.imshow(image.reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[row, 0].set_ylabel(title.replace("Transformer", ""), fontsize=8)
-fig.suptitle("Test digits and their reconstructions from 8 components")
+    row_axes[0].set_ylabel(label, rotation=0, ha="right", va="center")
+fig.suptitle("Test digits and their reconstructions")
 OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "quickstart.png", dpi=120, bbox_inches="tight")
 print(f"figure saved to {OUTPUT / 'quickstart.png'}")
