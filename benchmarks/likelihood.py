@@ -57,6 +57,7 @@ def latent_model_rows(X_train, X_test):
     }
     for n_components in N_COMPONENTS:
         with warnings.catch_warnings():
+            # some fits reach max_epochs; the scores are what this suite measures
             warnings.simplefilter("ignore", ConvergenceWarning)
             vae = VAETransformer(n_components, random_state=0).fit(X_train)
         bound = vae.log_likelihood(X_test, n_samples=N_IMPORTANCE_SAMPLES)

@@ -82,6 +82,7 @@ def time_ours(X, batch_size, epochs):
     estimator = make_estimator(batch_size, epochs)
     start = time.perf_counter()
     with warnings.catch_warnings():
+        # fixed epoch budgets: reaching them is expected, and the table reports it
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(X)
     return time.perf_counter() - start
@@ -153,6 +154,7 @@ def measure_transform(X, repeats):
     """Transform of many rows against a bare encode, and one-row latencies."""
     estimator = make_estimator(batch_size=256, epochs=1)
     with warnings.catch_warnings():
+        # fixed epoch budgets: reaching them is expected, and the table reports it
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(X)
     X_new = X[:N_TRANSFORM_ROWS]
@@ -259,6 +261,7 @@ def profile_fit(X, batch_size, n_lines=25):
     estimator = make_estimator(batch_size, EPOCHS[batch_size])
     profiler = cProfile.Profile()
     with warnings.catch_warnings():
+        # fixed epoch budgets: reaching them is expected, and the table reports it
         warnings.simplefilter("ignore", ConvergenceWarning)
         profiler.runcall(estimator.fit, X)
     stream = io.StringIO()
