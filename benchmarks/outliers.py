@@ -225,7 +225,7 @@ def run(methods, repeats, n_digit_classes):
                 for X, is_outlier in tasks:
                     start = time.perf_counter()
                     with warnings.catch_warnings():
-                        # some fits reach max_epochs; the scores are what this suite measures
+                        # some fits reach max_epochs; scores are what is measured
                         warnings.simplefilter("ignore", ConvergenceWarning)
                         outlyingness = score(X, seed)
                     seconds[method] += time.perf_counter() - start
