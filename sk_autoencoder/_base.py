@@ -234,10 +234,7 @@ class _BaseAutoencoder(
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
-        module = self._inference_copy(self.net_.module_, X.dtype)
-        return self._map_rows(
-            X, lambda x: self._encode_batch(module, x), self.n_components_
-        )
+        return self._encode(X)
 
     def inverse_transform(self, X):
         """Decode latent codes back to the space of the original X.
@@ -547,27 +544,49 @@ class _BaseAutoencoder(
             for v in (self._scaler.offset, self._scaler.scale)
         )
 
-    def _map_rows(self, X, fn, n_out):
-        """Apply ``fn`` (scaled tensor batch -> tensor) to X, batch by batch.
+    def _scaled_chunks(self, X):
+        """Yield ``(rows, x)``: consecutive row slices of X and their scaled tensor.
 
-        Returns an array of X's dtype with ``n_out`` columns, or one value per row
-        when ``n_out`` is None.
+        Runs under ``torch.inference_mode``; chunks are large enough to amortise
+        torch's per-call overhead, small enough to stay a rounding error next to
+        X itself.
         """
         source = RowSource(X, self._scaler, X.dtype)
         device = self.net_.device
         inverse, shift = (
             torch.from_numpy(f).to(device) for f in self._scaler.factors(X.dtype)
         )
-        shape = (X.shape[0],) if n_out is None else (X.shape[0], n_out)
-        out = np.empty(shape, dtype=X.dtype)
         with torch.inference_mode():
-            # chunks large enough to amortise torch's per-call overhead, small
-            # enough to stay a rounding error next to X itself
             for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
                 x = torch.from_numpy(source.raw(rows)).to(device)
                 # scaling in torch (threaded, one pass) rather than numpy
-                out[rows] = fn(torch.addcmul(shift, x, inverse)).cpu().numpy()
+                yield rows, torch.addcmul(shift, x, inverse)
+
+    def _map_rows(self, X, fn, n_out):
+        """Apply ``fn`` (scaled tensor batch -> tensor) to X, batch by batch.
+
+        Returns an array of X's dtype with ``n_out`` columns, or one value per row
+        when ``n_out`` is None.
+        """
+        shape = (X.shape[0],) if n_out is None else (X.shape[0], n_out)
+        out = np.empty(shape, dtype=X.dtype)
+        for rows, x in self._scaled_chunks(X):
+            out[rows] = fn(x).cpu().numpy()
         return out
+
+    def _sum_rows(self, X, fn):
+        """Sum over the rows of X of ``fn`` (scaled batch -> tensor), in float64."""
+        total = 0.0
+        for _, x in self._scaled_chunks(X):
+            total = total + fn(x).sum(dim=0).double().cpu().numpy()
+        return total
+
+    def _encode(self, X):
+        """Latent codes of an already validated X."""
+        module = self._inference_copy(self.net_.module_, X.dtype)
+        return self._map_rows(
+            X, lambda x: self._encode_batch(module, x), self.n_components_
+        )
 
     def _encode_batch(self, module, x):
         return module.encode(x)
@@ -591,15 +610,6 @@ class _BaseAutoencoder(
     def _batch_scorer(self, dtype):
         """A function of a scaled batch giving ``score_samples`` of its rows."""
         squared_errors = self._squared_errors_fn(dtype)
-        return lambda x: -squared_errors(x).mean(dim=1)
-
-    def _outlier_scorer(self, dtype):
-        """A function of a scaled batch giving its normality score for outliers.
-
-        Minus the mean squared error in scaled units: with features of different
-        units, errors in original units would let the widest feature decide.
-        """
-        squared_errors = self._squared_errors_fn(dtype, scaled=True)
         return lambda x: -squared_errors(x).mean(dim=1)
 
     def _score_samples(self, X):

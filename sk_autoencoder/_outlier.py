@@ -1,9 +1,12 @@
-"""AutoencoderOutlierDetector: outliers are the rows an autoencoder rebuilds worst."""
+"""AutoencoderOutlierDetector: rows an autoencoder rebuilds badly, or codes far out."""
 
 from numbers import Real
 
 import numpy as np
+import torch
+from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.covariance import MinCovDet
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
 from sk_autoencoder._base import _FLOAT_DTYPES
@@ -16,38 +19,60 @@ from sk_autoencoder._validation import (
     validate_data,
 )
 
-# contamination='auto': a training row is an outlier when its score lies more than
-# this many robust standard deviations (1.4826 * MAD) below the median score
+# contamination='auto': a training row is an outlier when the cube root of its
+# Fisher statistic (-2 * score) lies more than this many robust standard
+# deviations (1.4826 * MAD) above the median
 _AUTO_THRESHOLD = 3.0
 _MAD_TO_STD = 1.4826
+# a feature's residual variance is at least this share of the features' mean, so
+# that a feature the autoencoder rebuilds exactly does not divide by zero
+_VARIANCE_FLOOR = 1e-3
+
+
+def chi2_log_tail(statistic, dof):
+    """``log P(chi2(dof) >= statistic)``, by the Wilson-Hilferty approximation.
+
+    The cube root of a chi-squared variable is close to normal, so the tail is
+    a normal tail, and ``scipy.special.log_ndtr`` keeps its logarithm finite and
+    decreasing however far out the statistic lies (the exact tail underflows to
+    zero, and its logarithm to -inf, for large statistics).
+    """
+    variance = 2.0 / (9.0 * dof)
+    z = (np.cbrt(statistic / dof) - (1.0 - variance)) / np.sqrt(variance)
+    return log_ndtr(-z)
 
 
 def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
-    """The ``'auto'`` threshold: ``median - n_deviations * 1.4826 * MAD`` of scores.
+    """The ``'auto'`` threshold on scores that are log tail probabilities.
 
-    For normally distributed scores this flags about 0.13% of rows; reconstruction
-    errors have a long right tail, so in practice it flags the rows in that tail.
-    At least one training row is always flagged, as scikit-learn's outlier
-    detectors require: when the rule flags none, the threshold lies halfway
-    between the lowest and the second-lowest score, clear of rounding noise.
+    ``-2 * score`` is Fisher's statistic, whose cube root is close to normal
+    for inliers (Wilson-Hilferty, as for any chi-squared variable). A row is an
+    outlier when that cube root lies more than ``n_deviations`` robust
+    standard deviations (1.4826 times the median absolute deviation) above its
+    median over the training rows; the threshold is returned on the scale of
+    the scores. At least one training row is always flagged, as scikit-learn's
+    outlier detectors require: when the rule flags none, the threshold lies
+    halfway between the lowest and the second-lowest score, clear of rounding
+    noise.
     """
-    median = np.median(scores)
-    mad = np.median(np.abs(scores - median))
-    offset = median - n_deviations * _MAD_TO_STD * mad
+    roots = np.cbrt(-2.0 * np.asarray(scores, dtype=np.float64))
+    median = np.median(roots)
+    mad = np.median(np.abs(roots - median))
+    offset = -0.5 * (median + n_deviations * _MAD_TO_STD * mad) ** 3
     lowest, second = np.partition(scores, 1)[:2]
     floor = (lowest + second) / 2 if second > lowest else np.nextafter(lowest, np.inf)
     return max(offset, floor)
 
 
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
-    """Outlier detection from the reconstruction error of an autoencoder.
+    """Outlier detection from the reconstruction error and the code of an autoencoder.
 
     A meta-estimator: it fits a clone of ``estimator`` (by default an
-    :class:`AutoencoderTransformer`) on the training rows and takes its
-    ``score_samples`` (minus the reconstruction error, or the ELBO for a
-    :class:`VAETransformer`) as the normality score. Rows the autoencoder
-    rebuilds badly are outliers; :meth:`reconstruction_errors` shows which
-    features made them so.
+    :class:`AutoencoderTransformer`) on the training rows. A row is abnormal
+    when the autoencoder rebuilds it badly (it lies off the learned manifold)
+    or when its code lies far from the training codes (it lies on the
+    manifold, but in an empty region of it); :meth:`reconstruction_errors`
+    shows which features made a row abnormal.
 
     Parameters
     ----------
@@ -59,9 +84,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     contamination : 'auto' or float, default='auto'
         The share of outliers expected in the training data, which sets
         ``offset_``. A float in (0, 0.5] flags that fraction of the training rows.
-        ``'auto'`` flags the rows whose score lies more than 3 robust standard
-        deviations (1.4826 times the median absolute deviation) below the median
-        training score, and always at least one row.
+        ``'auto'`` is a robust rule on the training scores: it flags the rows
+        whose Fisher statistic ``-2 * score``, on a cube-root scale where it is
+        close to normal, lies more than 3 robust standard deviations (1.4826
+        times the median absolute deviation) above its median, and always at
+        least one row.
 
     random_state : int, RandomState instance or None, default=None
         When not None, seeds the inner estimator (its ``random_state`` is set to
@@ -71,6 +98,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     ----------
     estimator_ : estimator object
         The fitted clone of ``estimator``.
+
+    residual_variance_ : ndarray of shape (n_features,)
+        Mean over the training rows of each feature's squared reconstruction
+        error, in the inner estimator's scaled units (floored at 1e-3 times
+        the mean over features).
+
+    code_covariance_ : sklearn.covariance.MinCovDet
+        Robust location and covariance of the training rows' codes (the inner
+        estimator's ``transform``).
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
@@ -90,9 +126,25 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     Notes
     -----
-    The score of a row x is ``-mean_j ((x_j - g(f(x))_j) / s_j) ** 2``, with s_j
-    feature j's scale from the inner estimator's ``input_scaling``, for the
-    deterministic autoencoders, and the ELBO for the VAE.
+    Two statistics describe a row x with code z = f(x) and reconstruction
+    g(z), both fitted on the training rows: the residual statistic
+    ``Q = sum_j r_j ** 2 / v_j``, with r_j feature j's reconstruction error in
+    the inner estimator's scaled units and v_j its mean over the training rows
+    (``residual_variance_``), and the code statistic ``T``, the squared
+    Mahalanobis distance of z under a robust (minimum covariance determinant)
+    fit of the training codes (``code_covariance_``). They are the squared
+    prediction error and Hotelling's T-squared of multivariate process
+    monitoring with PCA, here with a nonlinear encoder and decoder. Were the
+    errors and codes Gaussian, Q would follow a chi-squared law with
+    ``n_features`` degrees of freedom and T one with ``n_components``; the
+    score is the sum of the logarithms of the two tail probabilities (Fisher's
+    method), each by the Wilson-Hilferty approximation. A row that is abnormal
+    either way gets a low score, and neither statistic dominates through its
+    number of degrees of freedom alone.
+
+    On the outlier benchmark of the project (``benchmarks/outliers.py``), the
+    code statistic is what catches outliers that lie along the directions of
+    the inliers, which reconstruction error alone misses.
 
     Examples
     --------
@@ -163,6 +215,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         if self.random_state is not None:
             estimator.set_params(random_state=self.random_state)
         self.estimator_ = estimator.fit(X)
+        self._fit_statistics(X)
         scores = self._score_samples(X)
         if self.contamination == "auto":
             self.offset_ = robust_offset(scores)
@@ -232,11 +285,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def score_samples(self, X):
         """Normality of each row: lower means more abnormal.
 
-        Minus the mean over features of the squared reconstruction error, in the
-        units the inner autoencoder trains in (after its ``input_scaling``: each
-        feature in units of its training standard deviation by default), so that
-        no feature dominates through its units alone. For a
-        :class:`VAETransformer`, the ELBO.
+        The sum of two log tail probabilities (Fisher's method): that of the
+        row's residual statistic ``reconstruction_errors(X).sum(axis=1)`` under
+        a chi-squared law with ``n_features_in_`` degrees of freedom, and that of
+        the squared robust Mahalanobis distance of its code,
+        ``code_covariance_.mahalanobis(estimator_.transform(X))``, under one with
+        ``n_components`` degrees of freedom (see Notes of the class).
 
         Parameters
         ----------
@@ -246,7 +300,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Minus the mean squared scaled reconstruction error (or the ELBO).
+            Log tail probability of the row's two statistics, at most 0.
 
         Examples
         --------
@@ -264,12 +318,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return self._score_samples(self._validate(X))
 
     def reconstruction_errors(self, X):
-        """Squared reconstruction error of every feature of every row.
+        """Squared reconstruction error of every feature of every row, relative.
 
-        Large entries show which features made a row abnormal. Errors are in the
-        units the inner autoencoder trains in (after its ``input_scaling``), so
-        features of different units compare; their mean over features is minus
-        ``score_samples`` for the deterministic autoencoders.
+        Large entries show which features made a row abnormal. Each feature's
+        squared error, in the units the inner autoencoder trains in (after its
+        ``input_scaling``), is divided by its mean over the training rows
+        (``residual_variance_``): 1 is a typical error for that feature, and
+        features of different units and different difficulty compare. A row's
+        sum over features is the residual statistic of ``score_samples``.
 
         Parameters
         ----------
@@ -279,8 +335,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Returns
         -------
         errors : ndarray of shape (n_samples, n_features)
-            ``((X - reconstruct(X)) / scale) ** 2``, with ``scale`` each
-            feature's scale from the inner estimator's ``input_scaling``.
+            ``((X - reconstruct(X)) / scale) ** 2 / residual_variance_``, with
+            ``scale`` each feature's scale from the inner estimator's
+            ``input_scaling``.
 
         Examples
         --------
@@ -297,12 +354,52 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ((3, 64), True)
         """
         X = self._validate(X)
-        squared_errors = self.estimator_._squared_errors_fn(X.dtype, scaled=True)
-        return self.estimator_._map_rows(X, squared_errors, X.shape[1])
+        relative_errors = self._relative_errors_fn(X.dtype)
+        return self.estimator_._map_rows(X, relative_errors, X.shape[1])
+
+    def _fit_statistics(self, X):
+        """Fit what the two statistics are measured against, on the training X."""
+        estimator = self.estimator_
+        squared_errors = estimator._squared_errors_fn(X.dtype, scaled=True)
+        mean_errors = estimator._sum_rows(X, squared_errors) / X.shape[0]
+        floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(X.dtype).tiny)
+        self.residual_variance_ = np.maximum(mean_errors, floor)
+        codes = estimator._encode(X).astype(np.float64)
+        # seeded from the inner estimator, so that fitting twice gives one result
+        self.code_covariance_ = MinCovDet(random_state=estimator._seed).fit(codes)
+
+    def _inverse_variance(self, dtype):
+        """``1 / residual_variance_`` as a tensor of the inner estimator's dtype."""
+        estimator = self.estimator_
+        return torch.as_tensor(
+            1.0 / self.residual_variance_,
+            dtype=estimator._scale_tensors(dtype)[0].dtype,
+            device=estimator.net_.device,
+        )
+
+    def _relative_errors_fn(self, dtype):
+        """Scaled batch -> squared errors divided by ``residual_variance_``."""
+        squared_errors = self.estimator_._squared_errors_fn(dtype, scaled=True)
+        inverse = self._inverse_variance(dtype)
+        return lambda x: squared_errors(x) * inverse
 
     def _score_samples(self, X):
-        scorer = self.estimator_._outlier_scorer(X.dtype)
-        return self.estimator_._map_rows(X, scorer, None)
+        estimator = self.estimator_
+        module = estimator._inference_copy(estimator.net_.module_, X.dtype)
+        inverse = self._inverse_variance(X.dtype)
+
+        def statistics(x):
+            # the residual statistic and the code, from one pass of the encoder
+            z = estimator._encode_batch(module, x)
+            residual = (x - module.decode(z)).square() * inverse
+            return torch.cat([residual.sum(dim=1, keepdim=True), z], dim=1)
+
+        out = estimator._map_rows(X, statistics, 1 + estimator.n_components_)
+        residual = out[:, 0].astype(np.float64)
+        distance = self.code_covariance_.mahalanobis(out[:, 1:].astype(np.float64))
+        return chi2_log_tail(residual, X.shape[1]) + chi2_log_tail(
+            distance, estimator.n_components_
+        )
 
     def _validate(self, X):
         check_is_fitted(self)

@@ -259,11 +259,6 @@ class VAETransformer(_BaseAutoencoder):
     def _encode_batch(self, module, x):
         return module.encode(x)[0]
 
-    def _outlier_scorer(self, dtype):
-        # the ELBO is already a log-density: every feature weighs by its own
-        # learned noise level, whatever its units
-        return self._batch_scorer(dtype)
-
     def _batch_scorer(self, dtype, n_draws=None, weighted=False):
         """A function of a scaled batch giving its ELBO (or importance-weighted bound).
 

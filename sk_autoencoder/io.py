@@ -28,6 +28,7 @@ import pickle
 
 import numpy as np
 import torch
+from sklearn.covariance import MinCovDet
 from skorch.history import History
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
@@ -102,6 +103,19 @@ def load(path, *, module=None):
     return _restore(payload, module)
 
 
+# what a fitted MinCovDet holds besides its parameters
+_MCD_ATTRIBUTES = (
+    "location_",
+    "covariance_",
+    "precision_",
+    "support_",
+    "dist_",
+    "raw_location_",
+    "raw_covariance_",
+    "raw_support_",
+)
+
+
 def _dump(estimator):
     name = type(estimator).__name__
     params = estimator.get_params(deep=False)
@@ -111,6 +125,11 @@ def _dump(estimator):
             "class": name,
             "params": {k: v for k, v in params.items() if k != "estimator"},
             "offset_": float(estimator.offset_),
+            "residual_variance_": torch.as_tensor(estimator.residual_variance_),
+            "code_covariance_": {
+                name: torch.as_tensor(getattr(estimator.code_covariance_, name))
+                for name in _MCD_ATTRIBUTES
+            },
             "estimator_": _dump(inner),
         }
     if name not in _TRANSFORMERS:
@@ -152,6 +171,12 @@ def _restore(payload, module):
         detector = AutoencoderOutlierDetector(inner, **payload["params"])
         detector.estimator_ = inner
         detector.offset_ = payload["offset_"]
+        detector.residual_variance_ = payload["residual_variance_"].numpy()
+        covariance = MinCovDet(random_state=inner._seed)
+        for name, value in payload["code_covariance_"].items():
+            setattr(covariance, name, value.numpy())
+        covariance.n_features_in_ = inner.n_components_
+        detector.code_covariance_ = covariance
         detector.n_features_in_ = inner.n_features_in_
         if hasattr(inner, "feature_names_in_"):
             detector.feature_names_in_ = inner.feature_names_in_

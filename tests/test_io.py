@@ -58,6 +58,9 @@ def test_detector_round_trip(X_digits, tmp_path):
     io.save(detector, tmp_path / "d.skae")
     loaded = io.load(tmp_path / "d.skae")
     assert loaded.offset_ == detector.offset_
+    np.testing.assert_array_equal(
+        loaded.score_samples(X_digits), detector.score_samples(X_digits)
+    )
     np.testing.assert_array_equal(loaded.predict(X_digits), detector.predict(X_digits))
 
 

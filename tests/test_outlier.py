@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.stats import chi2
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
@@ -11,7 +12,7 @@ from sk_autoencoder import (
     DenoisingAutoencoder,
     VAETransformer,
 )
-from sk_autoencoder._outlier import robust_offset
+from sk_autoencoder._outlier import chi2_log_tail, robust_offset
 
 from conftest import FAST
 
@@ -88,19 +89,35 @@ def test_auto_contamination_is_the_robust_rule(X_digits):
     detector = AutoencoderOutlierDetector(AutoencoderTransformer(**FAST))
     detector.fit(X_digits)
     scores = detector.score_samples(X_digits)
-    median = np.median(scores)
-    mad = np.median(np.abs(scores - median))
+    # the rule on the cube root of Fisher's statistic, mapped back to scores
+    roots = np.cbrt(-2 * scores)
+    median = np.median(roots)
+    mad = np.median(np.abs(roots - median))
     lowest, second = np.sort(scores)[:2]
-    expected = max(median - 3 * 1.4826 * mad, (lowest + second) / 2)
+    expected = max(-0.5 * (median + 3 * 1.4826 * mad) ** 3, (lowest + second) / 2)
     assert detector.offset_ == pytest.approx(expected)
-    assert np.sum(detector.predict(X_digits) == -1) >= 1
+    flagged = np.sum(detector.predict(X_digits) == -1)
+    assert 1 <= flagged < 0.2 * len(X_digits)
 
 
 def test_robust_offset_flags_at_least_one_row():
-    scores = np.array([0.0, 0.0, 0.0, 0.0, -1e-9])
+    scores = np.array([-1.0, -1.0, -1.0, -1.0, -1.0 - 1e-9])
     assert np.sum(scores < robust_offset(scores)) == 1
-    scores = np.r_[np.zeros(50), -100.0, -200.0]
+    scores = np.r_[np.full(50, -1.0), -100.0, -200.0]
     assert np.sum(scores < robust_offset(scores)) == 2
+
+
+def test_chi2_log_tail_approximates_the_exact_tail():
+    for dof in (1, 2, 8, 64):
+        statistic = chi2.ppf([0.5, 0.9, 0.99, 0.999999], dof)
+        exact = chi2.logsf(statistic, dof)
+        approx = chi2_log_tail(statistic, dof)
+        # Wilson-Hilferty: close in the body, within 15 % out at p = 1e-6
+        np.testing.assert_allclose(approx[:2], exact[:2], atol=0.1)
+        np.testing.assert_allclose(approx, exact, rtol=0.15)
+    # finite and decreasing where the exact tail underflows to log(0) = -inf
+    far = chi2_log_tail(np.array([1e4, 1e6, 1e8]), 2)
+    assert np.all(np.isfinite(far)) and np.all(np.diff(far) < 0)
 
 
 def test_decision_function_and_predict_follow_offset(X_digits):
@@ -128,10 +145,31 @@ def test_reconstruction_errors_explain_the_corrupted_feature(X_digits, inner):
     assert np.argmax(errors[0]) == 36
 
 
-def test_reconstruction_errors_average_to_minus_score(X_digits):
-    detector = AutoencoderOutlierDetector(AutoencoderTransformer(**FAST))
-    detector.fit(X_digits)
+def test_score_combines_residual_and_code_statistics(X_digits):
+    inner = AutoencoderTransformer(**{**FAST, "n_components": 3})
+    detector = AutoencoderOutlierDetector(inner).fit(X_digits)
     errors = detector.reconstruction_errors(X_digits)
-    np.testing.assert_allclose(
-        errors.mean(axis=1), -detector.score_samples(X_digits), rtol=1e-10
+    distance = detector.code_covariance_.mahalanobis(
+        detector.estimator_.transform(X_digits)
     )
+    expected = chi2_log_tail(errors.sum(axis=1), X_digits.shape[1]) + chi2_log_tail(
+        distance, 3
+    )
+    np.testing.assert_allclose(detector.score_samples(X_digits), expected, rtol=1e-9)
+    # errors are relative to each feature's mean training error
+    np.testing.assert_allclose(errors.mean(axis=0), 1.0, rtol=1e-6)
+
+
+def test_code_statistic_flags_rows_rebuilt_well_but_far_out():
+    # inliers along a line in 4-D; the outliers lie on the line too, far along it:
+    # rebuilt exactly, only their code is abnormal
+    rng = np.random.default_rng(0)
+    direction = np.array([1.0, 2.0, -1.0, 0.5])
+    t = np.r_[rng.normal(size=300), [8.0, -9.0, 10.0]]
+    X = t[:, None] * direction + 0.01 * rng.normal(size=(303, 4))
+    settings = {**FAST, "max_epochs": 30, "hidden_layer_sizes": (16,)}
+    detector = AutoencoderOutlierDetector(
+        AutoencoderTransformer(n_components=1, **settings)
+    ).fit(X)
+    lowest = np.argsort(detector.score_samples(X))[:3]
+    assert set(lowest) == {300, 301, 302}
