@@ -667,6 +667,28 @@ def test_user_callbacks_run(X_digits):
     assert "event_lr" in ae.history_[-1]
 
 
+class _CountBatches(Callback):
+    def initialize(self):
+        self.batches_, self.gradients_ = 0, 0
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.batches_ += training
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        self.gradients_ += 1
+
+
+def test_user_per_batch_callbacks_run_every_batch(X_digits):
+    # the engine skips the empty methods callbacks inherit, never overridden ones
+    settings = {**FAST, "early_stopping": False, "batch_size": 50}
+    ae = AutoencoderTransformer(callbacks=[("count", _CountBatches())], **settings)
+    ae.fit(X_digits)
+    count = dict(ae.net_.callbacks_)["count"]
+    expected = FAST["max_epochs"] * int(np.ceil(len(X_digits) / 50))
+    assert count.batches_ == count.gradients_ == expected
+
+
 # ---- user modules and the convolutional architecture ----------------------------
 
 
