@@ -16,7 +16,12 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from sk_autoencoder._data import RowSource, chunk_rows, fit_scaler, iter_chunks
+from sk_autoencoder._data import (
+    RowSource,
+    fit_scaler,
+    inference_chunk_rows,
+    iter_chunks,
+)
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -272,7 +277,9 @@ class _BaseAutoencoder(
         device = self.net_.device
         X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
         with torch.inference_mode():
-            for rows in iter_chunks(Z.shape[0], chunk_rows(self.n_features_in_)):
+            for rows in iter_chunks(
+                Z.shape[0], inference_chunk_rows(self.n_features_in_)
+            ):
                 # a writable array: torch warns about (and may write) others
                 z = torch.from_numpy(np.require(Z[rows], requirements="W")).to(device)
                 X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
@@ -548,8 +555,8 @@ class _BaseAutoencoder(
         """Yield ``(rows, x)``: consecutive row slices of X and their scaled tensor.
 
         Runs under ``torch.inference_mode``; chunks are large enough to amortise
-        torch's per-call overhead, small enough to stay a rounding error next to
-        X itself.
+        torch's per-call overhead, small enough that the chunk and the first
+        layers' activations stay in the CPU's caches (``inference_chunk_rows``).
         """
         source = RowSource(X, self._scaler, X.dtype)
         device = self.net_.device
@@ -557,7 +564,7 @@ class _BaseAutoencoder(
             torch.from_numpy(f).to(device) for f in self._scaler.factors(X.dtype)
         )
         with torch.inference_mode():
-            for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
+            for rows in iter_chunks(X.shape[0], inference_chunk_rows(X.shape[1])):
                 x = torch.from_numpy(source.raw(rows)).to(device)
                 # scaling in torch (threaded, one pass) rather than numpy
                 yield rows, torch.addcmul(shift, x, inverse)

