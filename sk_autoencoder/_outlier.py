@@ -1,12 +1,13 @@
 """AutoencoderOutlierDetector: rows an autoencoder rebuilds badly, or codes far out."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
 import torch
 from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.covariance import MinCovDet
+from sklearn.covariance import EmpiricalCovariance, MinCovDet
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
 from sk_autoencoder._base import _FLOAT_DTYPES
@@ -40,6 +41,28 @@ def chi2_log_tail(statistic, dof):
     variance = 2.0 / (9.0 * dof)
     z = (np.cbrt(statistic / dof) - (1.0 - variance)) / np.sqrt(variance)
     return log_ndtr(-z)
+
+
+def fit_code_covariance(codes, seed):
+    """A robust (minimum covariance determinant) fit of the training codes.
+
+    ``seed`` (the inner estimator's) makes refitting give the same fit. When more
+    than half of the codes coincide (duplicated rows, constant data), there is no
+    robust spread to measure: the plain covariance of all codes is used instead,
+    with a warning.
+    """
+    try:
+        return MinCovDet(random_state=seed).fit(codes)
+    except ValueError:
+        # MinCovDet's error when its support's covariance is exactly zero
+        warnings.warn(
+            "More than half of the training rows have the same code, so the "
+            "code statistic uses the covariance of all codes instead of a "
+            "robust one.",
+            UserWarning,
+            stacklevel=5,
+        )
+        return EmpiricalCovariance().fit(codes)
 
 
 def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
@@ -106,7 +129,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     code_covariance_ : sklearn.covariance.MinCovDet
         Robust location and covariance of the training rows' codes (the inner
-        estimator's ``transform``).
+        estimator's ``transform``); an ``EmpiricalCovariance`` of all codes when
+        more than half of them coincide.
 
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
@@ -365,8 +389,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(X.dtype).tiny)
         self.residual_variance_ = np.maximum(mean_errors, floor)
         codes = estimator._encode(X).astype(np.float64)
-        # seeded from the inner estimator, so that fitting twice gives one result
-        self.code_covariance_ = MinCovDet(random_state=estimator._seed).fit(codes)
+        self.code_covariance_ = fit_code_covariance(codes, estimator._seed)
 
     def _inverse_variance(self, dtype):
         """``1 / residual_variance_`` as a tensor of the inner estimator's dtype."""

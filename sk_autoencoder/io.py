@@ -28,7 +28,7 @@ import pickle
 
 import numpy as np
 import torch
-from sklearn.covariance import MinCovDet
+from sklearn.covariance import EmpiricalCovariance, MinCovDet
 from skorch.history import History
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
@@ -103,17 +103,50 @@ def load(path, *, module=None):
     return _restore(payload, module)
 
 
-# what a fitted MinCovDet holds besides its parameters
-_MCD_ATTRIBUTES = (
-    "location_",
-    "covariance_",
-    "precision_",
-    "support_",
-    "dist_",
-    "raw_location_",
-    "raw_covariance_",
-    "raw_support_",
-)
+# the detector's fit of the codes, and what each holds besides its parameters
+_COVARIANCES = {
+    "MinCovDet": (
+        MinCovDet,
+        (
+            "location_",
+            "covariance_",
+            "precision_",
+            "support_",
+            "dist_",
+            "raw_location_",
+            "raw_covariance_",
+            "raw_support_",
+        ),
+    ),
+    "EmpiricalCovariance": (
+        EmpiricalCovariance,
+        ("location_", "covariance_", "precision_"),
+    ),
+}
+
+
+def _dump_covariance(covariance):
+    name = type(covariance).__name__
+    _, attributes = _COVARIANCES[name]
+    return {
+        "class": name,
+        **{a: torch.as_tensor(getattr(covariance, a)) for a in attributes},
+    }
+
+
+def _restore_covariance(payload, inner):
+    name = payload["class"]
+    if name not in _COVARIANCES:
+        raise ValueError(
+            f"The file names covariance class {name!r}, which the detector never "
+            "fits; refusing to load it."
+        )
+    cls, attributes = _COVARIANCES[name]
+    covariance = cls(random_state=inner._seed) if cls is MinCovDet else cls()
+    for attribute in attributes:
+        setattr(covariance, attribute, payload[attribute].numpy())
+    covariance.n_features_in_ = inner.n_components_
+    return covariance
 
 
 def _dump(estimator):
@@ -126,10 +159,7 @@ def _dump(estimator):
             "params": {k: v for k, v in params.items() if k != "estimator"},
             "offset_": float(estimator.offset_),
             "residual_variance_": torch.as_tensor(estimator.residual_variance_),
-            "code_covariance_": {
-                name: torch.as_tensor(getattr(estimator.code_covariance_, name))
-                for name in _MCD_ATTRIBUTES
-            },
+            "code_covariance_": _dump_covariance(estimator.code_covariance_),
             "estimator_": _dump(inner),
         }
     if name not in _TRANSFORMERS:
@@ -172,11 +202,9 @@ def _restore(payload, module):
         detector.estimator_ = inner
         detector.offset_ = payload["offset_"]
         detector.residual_variance_ = payload["residual_variance_"].numpy()
-        covariance = MinCovDet(random_state=inner._seed)
-        for name, value in payload["code_covariance_"].items():
-            setattr(covariance, name, value.numpy())
-        covariance.n_features_in_ = inner.n_components_
-        detector.code_covariance_ = covariance
+        detector.code_covariance_ = _restore_covariance(
+            payload["code_covariance_"], inner
+        )
         detector.n_features_in_ = inner.n_features_in_
         if hasattr(inner, "feature_names_in_"):
             detector.feature_names_in_ = inner.feature_names_in_

@@ -127,3 +127,13 @@ def test_other_file_format_is_refused(tmp_path):
     torch.save({"weight": torch.zeros(3)}, path)
     with pytest.raises(ValueError, match="not a file written by"):
         io.load(path)
+
+
+def test_detector_with_plain_code_covariance_round_trip(tmp_path):
+    X = np.ones((30, 5))
+    with pytest.warns(UserWarning, match="same code"):
+        detector = AutoencoderOutlierDetector(AutoencoderTransformer(**FAST)).fit(X)
+    io.save(detector, tmp_path / "d.skae")
+    loaded = io.load(tmp_path / "d.skae")
+    assert type(loaded.code_covariance_) is type(detector.code_covariance_)
+    np.testing.assert_array_equal(loaded.score_samples(X), detector.score_samples(X))

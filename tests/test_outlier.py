@@ -173,3 +173,16 @@ def test_code_statistic_flags_rows_rebuilt_well_but_far_out():
     ).fit(X)
     lowest = np.argsort(detector.score_samples(X))[:3]
     assert set(lowest) == {300, 301, 302}
+
+
+def test_coinciding_codes_fall_back_to_the_plain_covariance():
+    # constant rows: every code is the same, with no robust spread to measure
+    X = np.ones((30, 5))
+    detector = AutoencoderOutlierDetector(AutoencoderTransformer(**FAST))
+    with pytest.warns(UserWarning, match="same code") as record:
+        detector.fit(X)
+    ours = [r for r in record if "same code" in str(r.message)]
+    assert ours[0].filename == __file__  # points at the caller's line
+    assert type(detector.code_covariance_).__name__ == "EmpiricalCovariance"
+    assert np.all(np.isfinite(detector.score_samples(X)))
+    assert np.sum(detector.predict(X) == -1) >= 1
