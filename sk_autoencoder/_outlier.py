@@ -60,7 +60,7 @@ def fit_code_covariance(codes, seed):
             "code statistic uses the covariance of all codes instead of a "
             "robust one.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
         return EmpiricalCovariance().fit(codes)
 
@@ -239,8 +239,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         if self.random_state is not None:
             estimator.set_params(random_state=self.random_state)
         self.estimator_ = estimator.fit(X)
-        self._fit_statistics(X)
-        scores = self._score_samples(X)
+        # two passes over X: the mean errors first, which the residual statistic
+        # divides by, then both statistics, whose codes the covariance is fitted on
+        squared_errors = estimator._squared_errors_fn(X.dtype, scaled=True)
+        mean_errors = estimator._sum_rows(X, squared_errors) / X.shape[0]
+        floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(X.dtype).tiny)
+        self.residual_variance_ = np.maximum(mean_errors, floor)
+        residual, codes = self._statistics(X)
+        self.code_covariance_ = fit_code_covariance(codes, estimator._seed)
+        scores = self._combine(residual, codes)
         if self.contamination == "auto":
             self.offset_ = robust_offset(scores)
         else:
@@ -381,16 +388,6 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         relative_errors = self._relative_errors_fn(X.dtype)
         return self.estimator_._map_rows(X, relative_errors, X.shape[1])
 
-    def _fit_statistics(self, X):
-        """Fit what the two statistics are measured against, on the training X."""
-        estimator = self.estimator_
-        squared_errors = estimator._squared_errors_fn(X.dtype, scaled=True)
-        mean_errors = estimator._sum_rows(X, squared_errors) / X.shape[0]
-        floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(X.dtype).tiny)
-        self.residual_variance_ = np.maximum(mean_errors, floor)
-        codes = estimator._encode(X).astype(np.float64)
-        self.code_covariance_ = fit_code_covariance(codes, estimator._seed)
-
     def _inverse_variance(self, dtype):
         """``1 / residual_variance_`` as a tensor of the inner estimator's dtype."""
         estimator = self.estimator_
@@ -406,23 +403,31 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         inverse = self._inverse_variance(dtype)
         return lambda x: squared_errors(x) * inverse
 
-    def _score_samples(self, X):
+    def _statistics(self, X):
+        """Per row of X: the residual statistic, and the code (both in float64)."""
         estimator = self.estimator_
         module = estimator._inference_copy(estimator.net_.module_, X.dtype)
         inverse = self._inverse_variance(X.dtype)
 
         def statistics(x):
-            # the residual statistic and the code, from one pass of the encoder
+            # one pass of the encoder gives both the code and the reconstruction
             z = estimator._encode_batch(module, x)
             residual = (x - module.decode(z)).square() * inverse
             return torch.cat([residual.sum(dim=1, keepdim=True), z], dim=1)
 
         out = estimator._map_rows(X, statistics, 1 + estimator.n_components_)
-        residual = out[:, 0].astype(np.float64)
-        distance = self.code_covariance_.mahalanobis(out[:, 1:].astype(np.float64))
-        return chi2_log_tail(residual, X.shape[1]) + chi2_log_tail(
-            distance, estimator.n_components_
+        out = out.astype(np.float64, copy=False)
+        return out[:, 0], out[:, 1:]
+
+    def _combine(self, residual, codes):
+        """The score: the two statistics' log tail probabilities, summed."""
+        distance = self.code_covariance_.mahalanobis(codes)
+        return chi2_log_tail(residual, self.n_features_in_) + chi2_log_tail(
+            distance, codes.shape[1]
         )
+
+    def _score_samples(self, X):
+        return self._combine(*self._statistics(X))
 
     def _validate(self, X):
         check_is_fitted(self)
