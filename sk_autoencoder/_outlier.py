@@ -385,8 +385,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ((3, 64), True)
         """
         X = self._validate(X)
-        relative_errors = self._relative_errors_fn(X.dtype)
-        return self.estimator_._map_rows(X, relative_errors, X.shape[1])
+        errors_and_codes = self._errors_and_codes_fn(X.dtype)
+        return self.estimator_._map_rows(
+            X, lambda x: errors_and_codes(x)[0], X.shape[1]
+        )
 
     def _inverse_variance(self, dtype):
         """``1 / residual_variance_`` as a tensor of the inner estimator's dtype."""
@@ -397,24 +399,30 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             device=estimator.net_.device,
         )
 
-    def _relative_errors_fn(self, dtype):
-        """Scaled batch -> squared errors divided by ``residual_variance_``."""
-        squared_errors = self.estimator_._squared_errors_fn(dtype, scaled=True)
+    def _errors_and_codes_fn(self, dtype):
+        """Scaled batch -> (squared errors / ``residual_variance_``, codes).
+
+        One pass of the encoder gives both the code and the reconstruction.
+        """
+        estimator = self.estimator_
+        module = estimator._inference_copy(estimator.net_.module_, dtype)
         inverse = self._inverse_variance(dtype)
-        return lambda x: squared_errors(x) * inverse
+
+        def errors_and_codes(x):
+            z = estimator._encode_batch(module, x)
+            return (x - module.decode(z)).square() * inverse, z
+
+        return errors_and_codes
 
     def _statistics(self, X):
         """Per row of X: the residual statistic, and the code (both in float64)."""
-        estimator = self.estimator_
-        module = estimator._inference_copy(estimator.net_.module_, X.dtype)
-        inverse = self._inverse_variance(X.dtype)
+        errors_and_codes = self._errors_and_codes_fn(X.dtype)
 
         def statistics(x):
-            # one pass of the encoder gives both the code and the reconstruction
-            z = estimator._encode_batch(module, x)
-            residual = (x - module.decode(z)).square() * inverse
-            return torch.cat([residual.sum(dim=1, keepdim=True), z], dim=1)
+            errors, z = errors_and_codes(x)
+            return torch.cat([errors.sum(dim=1, keepdim=True), z], dim=1)
 
+        estimator = self.estimator_
         out = estimator._map_rows(X, statistics, 1 + estimator.n_components_)
         out = out.astype(np.float64, copy=False)
         return out[:, 0], out[:, 1:]
