@@ -77,15 +77,23 @@ class Scaler:
             )
         return self._cast[dtype]
 
-    def transform(self, rows, dtype=np.float64):
-        """Return the scaled ``rows`` as a new array of ``dtype``.
+    def transform(self, rows, dtype=np.float64, in_place=False):
+        """Return the scaled ``rows`` as an array of ``dtype``.
 
-        ``rows`` (an array or a view of X) is only read. The arithmetic runs in
-        the wider of the two dtypes and is cast at the end: float64 data with a
-        large offset (timestamps, say) would lose its signal if cast to float32
-        before the offset is removed.
+        ``rows`` (an array or a view of X) is only read, and the result is a new
+        array, unless ``in_place``: then ``rows`` is a copy the caller owns, and
+        when it already has ``dtype`` it is scaled in place and returned. The
+        arithmetic runs in the wider of the two dtypes and is cast at the end:
+        float64 data with a large offset (timestamps, say) would lose its signal
+        if cast to float32 before the offset is removed.
         """
         dtype = np.dtype(dtype)
+        if in_place and rows.dtype == dtype:
+            if not self.is_identity:
+                inverse, shift = self.factors(dtype)
+                rows *= inverse
+                rows += shift
+            return rows
         if self.is_identity:
             return np.array(rows, dtype=dtype, order="C", copy=True)
         inverse, shift = self.factors(np.result_type(rows.dtype, dtype))
@@ -207,17 +215,12 @@ class RowSource:
     def batch(self, rows):
         """Return the scaled rows ``X[rows]`` as a new array."""
         X = self.X
-        if isinstance(X, np.ndarray) and not isinstance(rows, slice):
-            # the training hot path: a shuffled batch of a dense X is a fresh copy
-            # (np.take is the quickest one), which can be scaled in place
-            batch = np.take(X, rows, axis=0)
-            if batch.dtype == self.dtype and not self.scaler.is_identity:
-                inverse, shift = self.scaler.factors(self.dtype)
-                batch *= inverse
-                batch += shift
-                return batch
+        if sp.issparse(X):
+            batch, owned = X[rows].toarray(), True
+        elif isinstance(rows, slice):
+            batch, owned = X[rows], False  # a view of X: only read
         else:
-            batch = X[rows]  # a view for a slice of a dense X: only read
-            if sp.issparse(batch):
-                batch = batch.toarray()
-        return self.scaler.transform(batch, self.dtype)
+            # the training hot path: a shuffled batch is a fresh copy (np.take
+            # makes it quickest), which can be scaled in place
+            batch, owned = np.take(X, rows, axis=0), True
+        return self.scaler.transform(batch, self.dtype, in_place=owned)

@@ -10,7 +10,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.covariance import EmpiricalCovariance, MinCovDet
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
-from sk_autoencoder._base import _FLOAT_DTYPES
+from sk_autoencoder._base import _FLOAT_DTYPES, _TORCH_DTYPES
 from sk_autoencoder._validation import (
     HasMethods,
     Interval,
@@ -392,11 +392,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _inverse_variance(self, dtype):
         """``1 / residual_variance_`` as a tensor of the inner estimator's dtype."""
-        estimator = self.estimator_
         return torch.as_tensor(
             1.0 / self.residual_variance_,
-            dtype=estimator._scale_tensors(dtype)[0].dtype,
-            device=estimator.net_.device,
+            dtype=_TORCH_DTYPES[np.dtype(dtype)],
+            device=self.estimator_.net_.device,
         )
 
     def _errors_and_codes_fn(self, dtype):
