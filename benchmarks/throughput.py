@@ -1,4 +1,4 @@
-"""Training and transform throughput of AutoencoderTransformer on CPU.
+"""Training and transform throughput of AutoencoderTransformer, on CPU or CUDA.
 
 Training: ``AutoencoderTransformer.fit`` against a typical hand-written PyTorch
 loop on the same module, data and batch size. The estimator receives the raw
@@ -19,8 +19,13 @@ already scaled tensor under ``torch.inference_mode()``, and the latency of
 Run from the repository root::
 
     python benchmarks/throughput.py
+    python benchmarks/throughput.py --device cuda
 
-The table is printed and written to ``benchmarks/results/throughput.md``.
+The table is printed and written to ``benchmarks/results/throughput.md``
+(``throughput_cuda.md`` with ``--device cuda``). On CUDA the hand-written loop
+keeps the whole standardised data set on the GPU and draws its batches there,
+the fastest way to write it; the estimator takes each batch from the host
+array and copies it over.
 ``--profile`` also prints where the time of one ``fit`` goes (cProfile).
 """
 
@@ -65,7 +70,7 @@ def make_data(n_samples, n_features, seed):
     return X.astype(np.float32)
 
 
-def make_estimator(batch_size, epochs):
+def make_estimator(batch_size, epochs, device):
     return AutoencoderTransformer(
         N_COMPONENTS,
         hidden_layer_sizes=HIDDEN_LAYER_SIZES,
@@ -75,14 +80,14 @@ def make_estimator(batch_size, epochs):
         # train on every row, as the reference loop does, for exactly max_epochs
         early_stopping=False,
         tol=0.0,
-        device="cpu",
+        device=device,
         random_state=SEED,
     )
 
 
-def time_ours(X, batch_size, epochs):
+def time_ours(X, batch_size, epochs, device):
     """Seconds of one ``fit`` of the estimator on the raw X."""
-    estimator = make_estimator(batch_size, epochs)
+    estimator = make_estimator(batch_size, epochs, device)
     start = time.perf_counter()
     with warnings.catch_warnings():
         # fixed epoch budgets: reaching them is expected, and the table reports it
@@ -91,18 +96,19 @@ def time_ours(X, batch_size, epochs):
     return time.perf_counter() - start
 
 
-def train_reference(X, batch_size, epochs, fused):
+def train_reference(X, batch_size, epochs, fused, device="cpu"):
     """A hand-written training loop; returns the trained module and epoch losses."""
     torch.manual_seed(SEED)
     module = make_mlp_autoencoder(N_FEATURES, N_COMPONENTS, HIDDEN_LAYER_SIZES)
+    module = module.to(device)
     optimizer = torch.optim.Adam(module.parameters(), lr=LEARNING_RATE, fused=fused)
-    x_all = torch.from_numpy(X)
+    x_all = torch.from_numpy(X).to(device)
     x_all = ((x_all - x_all.mean(dim=0)) / x_all.std(dim=0)).contiguous()
     n_rows = len(x_all)
     epoch_losses = []
     module.train()
     for _ in range(epochs):
-        perm = torch.randperm(n_rows)
+        perm = torch.randperm(n_rows, device=device)
         total = 0.0
         for start in range(0, n_rows, batch_size):
             x = x_all[perm[start : start + batch_size]]
@@ -115,23 +121,23 @@ def train_reference(X, batch_size, epochs, fused):
     return module, epoch_losses
 
 
-def time_reference(X, batch_size, epochs, fused):
+def time_reference(X, batch_size, epochs, fused, device):
     start = time.perf_counter()
-    train_reference(X, batch_size, epochs, fused)
+    train_reference(X, batch_size, epochs, fused, device)
     return time.perf_counter() - start
 
 
-def measure_training(X, batch_size, repeats):
+def measure_training(X, batch_size, repeats, device):
     """Alternate ours and the two loops; return rates and per-run ratios."""
     epochs = EPOCHS[batch_size]
     runs = {
-        "ours": lambda: time_ours(X, batch_size, epochs),
-        "fused": lambda: time_reference(X, batch_size, epochs, fused=True),
-        "default": lambda: time_reference(X, batch_size, epochs, fused=False),
+        "ours": lambda: time_ours(X, batch_size, epochs, device),
+        "fused": lambda: time_reference(X, batch_size, epochs, True, device),
+        "default": lambda: time_reference(X, batch_size, epochs, False, device),
     }
-    time_ours(X, batch_size, 1)  # warm-up
-    time_reference(X, batch_size, 1, fused=True)
-    time_reference(X, batch_size, 1, fused=False)
+    time_ours(X, batch_size, 1, device)  # warm-up
+    time_reference(X, batch_size, 1, True, device)
+    time_reference(X, batch_size, 1, False, device)
     times = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
@@ -160,9 +166,9 @@ def median_seconds(fn, repeats):
     return statistics.median(seconds(fn) for _ in range(repeats))
 
 
-def measure_transform(X, repeats):
+def measure_transform(X, repeats, device):
     """Transform of many rows against a bare encode, and one-row latencies."""
-    estimator = make_estimator(batch_size=256, epochs=1)
+    estimator = make_estimator(batch_size=256, epochs=1, device=device)
     with warnings.catch_warnings():
         # fixed epoch budgets: reaching them is expected, and the table reports it
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -171,10 +177,12 @@ def measure_transform(X, repeats):
     module = estimator.module_.eval()
     mean, std = X.mean(axis=0), X.std(axis=0)
     x_scaled = torch.from_numpy(((X_new - mean) / std).astype(np.float32))
+    x_scaled = x_scaled.to(device)
 
     def bare_encode(x=x_scaled):
+        # on CUDA the input is already on the GPU; the codes come back to the host
         with torch.inference_mode():
-            return module.encode(x).numpy()
+            return module.encode(x).cpu().numpy()
 
     def transform_assuming_finite():
         # scikit-learn's switch that skips the NaN/inf scan of validate_data
@@ -217,10 +225,19 @@ def measure_transform(X, repeats):
     }
 
 
-def format_tables(training, transform, n_threads, repeats):
+def format_tables(training, transform, n_threads, repeats, device):
     architecture = "-".join(map(str, [N_FEATURES, *HIDDEN_LAYER_SIZES, N_COMPONENTS]))
+    if device == "cuda":
+        where = (
+            f"on CUDA ({torch.cuda.get_device_name()}); the loop keeps the data "
+            "on the GPU, the estimator copies each batch from the host"
+        )
+        command = "python benchmarks/throughput.py --device cuda"
+    else:
+        where = f"on CPU, `torch.set_num_threads({n_threads})`"
+        command = "python benchmarks/throughput.py"
     lines = [
-        f"Training throughput on CPU, `torch.set_num_threads({n_threads})`: "
+        f"Training throughput {where}: "
         f"`AutoencoderTransformer.fit` on {N_SAMPLES:,} x {N_FEATURES} raw float32 "
         "rows against a hand-written PyTorch loop on pre-standardised data; MLP "
         f"{architecture} with a mirrored decoder, Adam (learning rate "
@@ -230,7 +247,7 @@ def format_tables(training, transform, n_threads, repeats):
         f"written). Medians of {repeats} alternating runs after a warm-up of each. "
         "Ratio = loop time / our time, per round of runs (>= 0.9 is the promise); "
         "'fastest' divides the fastest run of each, the runs other processes "
-        "disturbed least. Command: `python benchmarks/throughput.py`.",
+        f"disturbed least. Command: `{command}`.",
         "",
         "| batch size | epochs per run | ours (rows/s) | loop, fused Adam (rows/s) "
         "| ratio | ratio range | ratio, fastest runs | loop, default Adam (rows/s) "
@@ -271,9 +288,9 @@ def format_tables(training, transform, n_threads, repeats):
     return "\n".join(lines) + "\n"
 
 
-def profile_fit(X, batch_size, n_lines=25):
+def profile_fit(X, batch_size, device, n_lines=25):
     """Print the functions that take the most time in one ``fit``."""
-    estimator = make_estimator(batch_size, EPOCHS[batch_size])
+    estimator = make_estimator(batch_size, EPOCHS[batch_size], device)
     profiler = cProfile.Profile()
     with warnings.catch_warnings():
         # fixed epoch budgets: reaching them is expected, and the table reports it
@@ -292,19 +309,21 @@ def main():
     # each other whenever a core is taken, which swamps what is measured here
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
     X = make_data(N_SAMPLES, N_FEATURES, SEED)
-    training = [measure_training(X, bs, args.repeats) for bs in EPOCHS]
-    transform = measure_transform(X, args.repeats)
-    table = format_tables(training, transform, args.threads, args.repeats)
+    training = [measure_training(X, bs, args.repeats, args.device) for bs in EPOCHS]
+    transform = measure_transform(X, args.repeats, args.device)
+    table = format_tables(training, transform, args.threads, args.repeats, args.device)
     print(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(table)
+    results = RESULTS.with_stem("throughput_cuda") if args.device == "cuda" else RESULTS
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(table)
     if args.profile:
         for batch_size in EPOCHS:
-            profile_fit(X, batch_size)
+            profile_fit(X, batch_size, args.device)
 
 
 if __name__ == "__main__":

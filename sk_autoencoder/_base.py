@@ -276,10 +276,9 @@ class _BaseAutoencoder(
         offset, scale = self._scale_tensors(Z.dtype)
         device = self.net_.device
         X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
+        chunk = inference_chunk_rows(self.n_features_in_, torch.device(device).type)
         with torch.inference_mode():
-            for rows in iter_chunks(
-                Z.shape[0], inference_chunk_rows(self.n_features_in_)
-            ):
+            for rows in iter_chunks(Z.shape[0], chunk):
                 # a writable array: torch warns about (and may write) others
                 z = torch.from_numpy(np.require(Z[rows], requirements="W")).to(device)
                 X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
@@ -555,8 +554,8 @@ class _BaseAutoencoder(
         """Yield ``(rows, x)``: consecutive row slices of X and their scaled tensor.
 
         Runs under ``torch.inference_mode``; chunks are large enough to amortise
-        torch's per-call overhead, small enough that the chunk and the first
-        layers' activations stay in the CPU's caches (``inference_chunk_rows``).
+        torch's per-call overhead and, on the CPU, small enough that the chunk and
+        the first layers' activations stay in the caches (``inference_chunk_rows``).
         """
         source = RowSource(X, self._scaler, X.dtype)
         device = self.net_.device
@@ -564,7 +563,8 @@ class _BaseAutoencoder(
             torch.from_numpy(f).to(device) for f in self._scaler.factors(X.dtype)
         )
         with torch.inference_mode():
-            for rows in iter_chunks(X.shape[0], inference_chunk_rows(X.shape[1])):
+            chunk = inference_chunk_rows(X.shape[1], torch.device(device).type)
+            for rows in iter_chunks(X.shape[0], chunk):
                 x = torch.from_numpy(source.raw(rows)).to(device)
                 # scaling in torch (threaded, one pass) rather than numpy
                 yield rows, torch.addcmul(shift, x, inverse)

@@ -36,11 +36,19 @@ def chunk_rows(n_features):
 # caches (measured: 10,000 rows of 64 features encode about 20% faster in chunks of
 # 2,048 rows than in one chunk), large enough to amortise torch's per-call cost.
 _INFERENCE_CHUNK_VALUES = 2**17
+# On a GPU each chunk costs a copy to the device, kernel launches and a wait for
+# the result, and caches do not matter: chunks of 16 MB of float32.
+_CUDA_INFERENCE_CHUNK_VALUES = 2**22
 
 
-def inference_chunk_rows(n_features):
-    """Rows per chunk when the network maps X: about ``_INFERENCE_CHUNK_VALUES``."""
-    return max(1, _INFERENCE_CHUNK_VALUES // max(n_features, 1))
+def inference_chunk_rows(n_features, device_type="cpu"):
+    """Rows per chunk when the network maps X on a device of ``device_type``."""
+    values = (
+        _CUDA_INFERENCE_CHUNK_VALUES
+        if device_type == "cuda"
+        else _INFERENCE_CHUNK_VALUES
+    )
+    return max(1, values // max(n_features, 1))
 
 
 def iter_chunks(n_rows, size):

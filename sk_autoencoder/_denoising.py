@@ -2,6 +2,7 @@
 
 from numbers import Real
 
+import numpy as np
 import torch
 
 from sk_autoencoder._base import _BaseAutoencoder, _store_init_params
@@ -49,12 +50,20 @@ class Corruption:
     def __init__(self, noise, level, low, high):
         self.noise = noise
         self.level = level
-        self.low = torch.as_tensor(low, dtype=torch.float32)
-        self.high = torch.as_tensor(high, dtype=torch.float32)
+        self.low = np.asarray(low, dtype=np.float32)
+        self.high = np.asarray(high, dtype=np.float32)
+        self._bounds = {}
 
     def __call__(self, x):
-        low, high = self.low.to(x.device), self.high.to(x.device)
-        return _CORRUPTIONS[self.noise](x, self.level, low, high)
+        if x.device not in self._bounds:
+            self._bounds[x.device] = tuple(
+                torch.from_numpy(b).to(x.device) for b in (self.low, self.high)
+            )
+        return _CORRUPTIONS[self.noise](x, self.level, *self._bounds[x.device])
+
+    def __getstate__(self):
+        # the bounds' tensors may live on a GPU; they are rebuilt on demand
+        return {**self.__dict__, "_bounds": {}}
 
 
 @insert_shared_docs

@@ -37,9 +37,10 @@ class BatchIterator:
 
     Each epoch iterates once; with ``shuffle`` the order comes from a
     ``torch.Generator`` seeded with ``seed``, so it never touches the global RNG.
+    Each batch is copied to ``device`` once and serves as input and target.
     """
 
-    def __init__(self, dataset, batch_size, *, shuffle=False, seed=0):
+    def __init__(self, dataset, batch_size, *, shuffle=False, seed=0, device="cpu"):
         if isinstance(dataset, torch.utils.data.Subset):
             self.indices = np.asarray(dataset.indices)
             dataset = dataset.dataset
@@ -49,6 +50,7 @@ class BatchIterator:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
+        self.device = torch.device(device)
 
     def __len__(self):
         n_rows = len(self.source) if self.indices is None else len(self.indices)
@@ -65,7 +67,7 @@ class BatchIterator:
             # a slice of consecutive rows is a view, cheaper than fancy indexing
             x = torch.from_numpy(
                 self.source.batch(chunk if order is None else order[chunk])
-            )
+            ).to(self.device)
             yield x, x
 
 
@@ -85,6 +87,12 @@ class ReconstructionNet(NeuralNet):
         Weight of the mean absolute code value in the loss.
     """
 
+    # skorch pickles what these prefixes name apart, to map its tensors onto the
+    # CPU when a GPU-trained net loads without CUDA. The module and criterion
+    # instances the net is built with are module_ and criterion_ themselves, so
+    # they go with them; by default they would be pickled plainly, on CUDA.
+    cuda_dependent_attributes_ = ["module", "criterion"]
+
     def __init__(self, module, criterion, *, seed=0, latent_l1=0.0, **kwargs):
         super().__init__(module, criterion, **kwargs)
         self.seed = seed
@@ -97,6 +105,7 @@ class ReconstructionNet(NeuralNet):
             self.batch_size,
             shuffle=training,
             seed=self.seed + len(self.history),
+            device=self.device,
         )
 
     def notify(self, method_name, **cb_kwargs):
@@ -210,6 +219,9 @@ class VariationalNet(ReconstructionNet):
         super().on_epoch_end(net, **kwargs)
         kl = self._kl_total / max(self._kl_count, 1)
         self.history.record("kl_per_dimension", torch.as_tensor(kl).tolist())
+        # a scratch tensor on the training device: a pickle of the net must not
+        # hold one outside module_ and criterion_ (see cuda_dependent_attributes_)
+        self._kl_total, self._kl_count = 0.0, 0
 
 
 def _print_stderr(text):

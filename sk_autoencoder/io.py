@@ -25,6 +25,7 @@ True
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import torch
@@ -64,7 +65,7 @@ or AutoencoderOutlierDetector
     torch.save({"format": _FORMAT, **_dump(estimator)}, path)
 
 
-def load(path, *, module=None):
+def load(path, *, module=None, device=None):
     """Read an estimator written by :func:`save`, running no code from the file.
 
     Parameters
@@ -75,6 +76,12 @@ def load(path, *, module=None):
     module : torch.nn.Module class or instance, default=None
         The user module the estimator was trained with, if any; the file holds
         its weights but not its code.
+
+    device : {'auto', 'cpu', 'cuda'}, default=None
+        Where to put the loaded model; it becomes the estimator's ``device``
+        parameter. ``None`` keeps the saved one, except that a model saved with
+        ``device='cuda'`` loads with ``device='cpu'``, and a warning, on a
+        machine without CUDA.
 
     Returns
     -------
@@ -100,7 +107,20 @@ def load(path, *, module=None):
         raise ValueError(
             f"{str(path)!r} is not a file written by sk_autoencoder.io.save."
         )
-    return _restore(payload, module)
+    if device is None:
+        transformer = payload.get("estimator_", payload)
+        saved = transformer.get("params", {}).get("device")
+        if saved == "cuda" and not torch.cuda.is_available():
+            warnings.warn(
+                "The model was saved with device='cuda' but torch finds no CUDA "
+                "device here, so it is loaded with device='cpu'.",
+                UserWarning,
+                stacklevel=2,
+            )
+            device = "cpu"
+    elif device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}.")
+    return _restore(payload, module, device)
 
 
 # the detector's fit of the codes, and what each holds besides its parameters
@@ -194,10 +214,10 @@ def _dump(estimator):
     return {"class": name, "params": params, "state": state}
 
 
-def _restore(payload, module):
+def _restore(payload, module, device):
     name = payload.get("class")
     if name == AutoencoderOutlierDetector.__name__:
-        inner = _restore(payload["estimator_"], module)
+        inner = _restore(payload["estimator_"], module, device)
         detector = AutoencoderOutlierDetector(inner, **payload["params"])
         detector.estimator_ = inner
         detector.offset_ = payload["offset_"]
@@ -214,7 +234,10 @@ def _restore(payload, module):
             f"The file names class {name!r}, which is not one of the package's "
             f"estimators {sorted(_TRANSFORMERS)}; refusing to load it."
         )
-    estimator = _TRANSFORMERS[name](**payload["params"], module=module)
+    params = payload["params"]
+    if device is not None:
+        params = {**params, "device": device}
+    estimator = _TRANSFORMERS[name](**params, module=module)
     state = payload["state"]
     estimator.n_features_in_ = state["n_features_in_"]
     if "feature_names_in_" in state:

@@ -2,6 +2,7 @@
 
 import copy
 import pickle
+import pickletools
 import re
 import warnings
 
@@ -22,6 +23,7 @@ from skorch.callbacks import Callback, LRScheduler
 from torch import nn
 
 from sk_autoencoder import (
+    AutoencoderOutlierDetector,
     AutoencoderTransformer,
     DenoisingAutoencoder,
     VAETransformer,
@@ -332,7 +334,7 @@ def test_network_sees_scaled_features_and_output_is_in_original_units(input_scal
     X = rng.normal(size=(100, 5)) * [1, 10, 100, 0.1, 3] + [0, -50, 1000, 2, 0]
     ae = AutoencoderTransformer(input_scaling=input_scaling, **FAST).fit(X)
     offset, scale = _offset_and_scale(X, input_scaling)
-    module = copy.deepcopy(ae.module_).double().eval()
+    module = copy.deepcopy(ae.module_).cpu().double().eval()
     with torch.no_grad():
         z = module.encode(torch.from_numpy((X - offset) / scale))
         x_recon = module.decode(z).numpy()
@@ -614,6 +616,40 @@ def test_pickle_and_joblib_round_trip_give_identical_transform(
     np.testing.assert_array_equal(
         joblib.load(tmp_path / "model.joblib").transform(X_digits), expected
     )
+
+
+def _plainly_pickled_tensors(obj):
+    """Names in ``pickle.dumps(obj)`` that rebuild a tensor with plain pickle.
+
+    skorch pickles the net's module_, criterion_ and optimizer_ apart, and loads
+    them with a map to the CPU where CUDA is absent. A tensor pickled plainly
+    anywhere else keeps its device, so a GPU-trained model holding one cannot be
+    unpickled on a CPU-only machine.
+    """
+    names = set()
+    for _, arg, _ in pickletools.genops(pickle.dumps(obj)):
+        if isinstance(arg, str) and arg.startswith(("_rebuild_", "_load_from_bytes")):
+            names.add(arg)
+    return names
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AutoencoderTransformer(**FAST),
+        AutoencoderTransformer(**FAST, early_stopping=False),
+        AutoencoderTransformer(architecture="conv", image_shape=(8, 8), **FAST),
+        DenoisingAutoencoder(noise="salt_pepper", **FAST),
+        VAETransformer(**FAST),
+        AutoencoderOutlierDetector(VAETransformer(**FAST)),
+    ],
+    ids=["ae", "ae-no-early-stopping", "conv", "denoising", "vae", "detector"],
+)
+def test_pickle_holds_tensors_only_where_they_map_to_the_cpu(estimator, X_digits):
+    # what lets a model trained on a GPU load on a CPU-only machine
+    estimator.fit(X_digits)
+    estimator.score_samples(X_digits)  # inference builds caches of its own
+    assert _plainly_pickled_tensors(estimator) == set()
 
 
 # ---- verbosity and callbacks ----------------------------------------------------

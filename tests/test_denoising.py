@@ -108,7 +108,7 @@ def test_salt_pepper_bounds_are_training_extremes_in_scaled_units(X_digits):
     assert isinstance(corruption, Corruption)
     scaler = dae._scaler
     expected_high = (X_digits.max(axis=0) - scaler.offset) / scaler.scale
-    np.testing.assert_allclose(corruption.high.numpy(), expected_high, rtol=1e-6)
+    np.testing.assert_allclose(corruption.high, expected_high, rtol=1e-6)
 
 
 def test_fraction_noise_level_above_one_is_rejected(X_digits):

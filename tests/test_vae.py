@@ -1,5 +1,6 @@
 """VAETransformer: posterior means, sampling, and an ELBO in the units of X."""
 
+import copy
 import math
 
 import numpy as np
@@ -17,9 +18,14 @@ def vae(X_digits):
     return VAETransformer(n_components=4, **FAST).fit(X_digits)
 
 
+def _cpu_float64_module(vae):
+    """The float64 network the VAE infers with, on the CPU, for sums by hand."""
+    return copy.deepcopy(vae._inference_copy(vae.module_, np.float64)).cpu()
+
+
 def test_transform_is_the_posterior_mean(vae, X_digits):
     x = torch.as_tensor(vae._scaler.transform(X_digits))
-    mu, _ = vae._inference_copy(vae.module_, np.float64).encode(x)
+    mu, _ = _cpu_float64_module(vae).encode(x)
     np.testing.assert_allclose(vae.transform(X_digits), mu.detach().numpy())
 
 
@@ -27,8 +33,9 @@ def test_score_samples_matches_elbo_computed_by_hand(vae, X_digits):
     X = X_digits[:20]
     scaler = vae._scaler
     x = torch.as_tensor(scaler.transform(X))
-    module = vae._inference_copy(vae.module_, np.float64)
-    log_var_x = vae.net_.criterion_.log_var.detach().double().clamp(min=math.log(1e-6))
+    module = _cpu_float64_module(vae)
+    log_var_x = vae.net_.criterion_.log_var.detach().cpu().double()
+    log_var_x = log_var_x.clamp(min=math.log(1e-6))
     generator = torch.Generator().manual_seed(vae._seed)
     eps = torch.randn((vae.n_mc_samples, 4), generator=generator, dtype=torch.float64)
     with torch.no_grad():

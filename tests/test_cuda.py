@@ -1,0 +1,162 @@
+"""Training and inference on a CUDA device, and GPU-trained models on the CPU.
+
+These tests need a CUDA device; on a machine without one they are skipped (the
+CPU-only fallback of ``sk_autoencoder.io.load`` is tested in test_io.py). A
+model trained on the GPU is loaded in a child process that sees no CUDA device,
+as it would be on a CPU-only machine.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from sk_autoencoder import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VAETransformer,
+    io,
+)
+
+from conftest import FAST
+
+pytestmark = pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"
+)
+
+CUDA_FAST = {**FAST, "device": "cuda"}
+TRANSFORMERS = [
+    AutoencoderTransformer(**CUDA_FAST),
+    DenoisingAutoencoder(noise="masking", **CUDA_FAST),
+    VAETransformer(**CUDA_FAST),
+    AutoencoderTransformer(architecture="conv", image_shape=(8, 8), **CUDA_FAST),
+]
+IDS = ["autoencoder", "denoising", "vae", "conv"]
+
+
+@pytest.mark.parametrize("estimator", TRANSFORMERS, ids=IDS)
+def test_transformers_train_and_infer_on_cuda(estimator, X_digits):
+    estimator.fit(X_digits)
+    assert all(p.device.type == "cuda" for p in estimator.module_.parameters())
+    for dtype in (np.float32, np.float64):
+        X = X_digits.astype(dtype)
+        Z = estimator.transform(X)
+        assert isinstance(Z, np.ndarray) and Z.dtype == dtype
+        assert Z.shape == (len(X), estimator.n_components_)
+        assert estimator.inverse_transform(Z).dtype == dtype
+        assert np.isfinite(estimator.score_samples(X)).all()
+    # float64 runs on a float64 copy of the weights: the same map, finer rounding
+    np.testing.assert_allclose(
+        estimator.transform(X_digits),
+        estimator.transform(X_digits.astype(np.float32)),
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    n_iter = estimator.n_iter_
+    estimator.partial_fit(X_digits)
+    assert estimator.n_iter_ == n_iter + 1
+
+
+def test_sparse_input_gives_the_dense_model_on_cuda(X_digits):
+    dense = AutoencoderTransformer(**CUDA_FAST).fit(X_digits)
+    sparse = AutoencoderTransformer(**CUDA_FAST).fit(sp.csr_matrix(X_digits))
+    np.testing.assert_allclose(
+        sparse.transform(X_digits), dense.transform(X_digits), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_same_seed_gives_the_same_codes_on_cuda(X_digits):
+    first = AutoencoderTransformer(**CUDA_FAST).fit(X_digits).transform(X_digits)
+    second = AutoencoderTransformer(**CUDA_FAST).fit(X_digits).transform(X_digits)
+    np.testing.assert_allclose(first, second, rtol=1e-6, atol=1e-6)
+
+
+def test_vae_samples_on_cuda(X_digits):
+    vae = VAETransformer(**CUDA_FAST).fit(X_digits)
+    samples = vae.sample(7, random_state=0)
+    assert samples.shape == (7, X_digits.shape[1])
+    np.testing.assert_array_equal(samples, vae.sample(7, random_state=0))
+    assert np.isfinite(vae.log_likelihood(X_digits[:20], n_samples=4)).all()
+
+
+def test_detector_on_cuda(X_digits):
+    detector = AutoencoderOutlierDetector(
+        AutoencoderTransformer(device="cuda"), random_state=0
+    ).set_params(estimator__max_epochs=5, estimator__hidden_layer_sizes=(16,))
+    labels = detector.fit_predict(X_digits)
+    assert set(np.unique(labels)) <= {-1, 1}
+    errors = detector.reconstruction_errors(X_digits)
+    assert errors.shape == X_digits.shape and (errors >= 0).all()
+
+
+def _run_without_cuda(code, tmp_path):
+    """Run ``code`` in a child Python process that sees no CUDA device."""
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    tests_dir = os.path.dirname(__file__)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [tests_dir, os.path.dirname(tests_dir), env.get("PYTHONPATH", "")]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("device", ["cuda", "auto"])
+def test_gpu_trained_models_run_on_a_cpu_only_machine(device, X_digits, tmp_path):
+    ae = AutoencoderTransformer(**{**FAST, "device": device}).fit(X_digits)
+    detector = AutoencoderOutlierDetector(
+        VAETransformer(**{**FAST, "device": device}), contamination=0.1
+    ).fit(X_digits)
+    np.save(tmp_path / "X.npy", X_digits)
+    np.save(tmp_path / "codes.npy", ae.transform(X_digits))
+    np.save(tmp_path / "scores.npy", detector.score_samples(X_digits))
+    with open(tmp_path / "ae.pkl", "wb") as f:
+        pickle.dump(ae, f)
+    joblib.dump(detector, tmp_path / "detector.joblib")
+    io.save(ae, tmp_path / "ae.skae")
+    io.save(detector, tmp_path / "detector.skae")
+
+    _run_without_cuda(
+        """
+        import pickle, warnings
+        import joblib, numpy as np, torch
+        from sk_autoencoder import io
+
+        assert not torch.cuda.is_available()
+        X = np.load("X.npy")
+        codes, scores = np.load("codes.npy"), np.load("scores.npy")
+        with warnings.catch_warnings():
+            # a pickle of device='cuda' says it is loading onto the CPU
+            warnings.simplefilter("ignore")
+            with open("ae.pkl", "rb") as f:
+                ae = pickle.load(f)
+            detector = joblib.load("detector.joblib")
+            ae_io = io.load("ae.skae")
+            detector_io = io.load("detector.skae")
+        for model in (ae, ae_io):
+            np.testing.assert_allclose(model.transform(X), codes, rtol=1e-4, atol=1e-4)
+        for model in (detector, detector_io):
+            np.testing.assert_allclose(
+                model.score_samples(X), scores, rtol=1e-4, atol=1e-3
+            )
+            model.predict(X)
+        # and they keep training, on the CPU
+        ae.partial_fit(X)
+        ae_io.partial_fit(X)
+        """,
+        tmp_path,
+    )
