@@ -28,6 +28,9 @@ _MAD_TO_STD = 1.4826
 # a feature's residual variance is at least this share of the features' mean, so
 # that a feature the autoencoder rebuilds exactly does not divide by zero
 _VARIANCE_FLOOR = 1e-3
+# the laws of the two statistics match their training values but for this share
+# of the largest, where the outliers among the training rows lie
+_TRIMMED_SHARE = 0.1
 
 
 def chi2_log_tail(statistic, dof):
@@ -41,6 +44,24 @@ def chi2_log_tail(statistic, dof):
     variance = 2.0 / (9.0 * dof)
     z = (np.cbrt(statistic / dof) - (1.0 - variance)) / np.sqrt(variance)
     return log_ndtr(-z)
+
+
+def fit_scaled_chi2(statistic, dof):
+    """``(scale, dof)`` of a scaled chi-squared law fitted to a statistic's values.
+
+    Satterthwaite's approximation: a sum of squares with mean ``m`` and variance
+    ``v`` is close in law to ``g * chi2(h)`` with ``g = v / (2 m)`` and
+    ``h = 2 m ** 2 / v``, the two moments matched. They are taken over the
+    values but for the largest ``_TRIMMED_SHARE``, which may be outliers. When
+    the values kept do not vary, the law is ``chi2(dof)`` scaled to their mean.
+    """
+    statistic = np.sort(np.asarray(statistic, dtype=np.float64))
+    n_kept = max(2, int(np.ceil((1.0 - _TRIMMED_SHARE) * statistic.size)))
+    kept = statistic[:n_kept]
+    mean, variance = kept.mean(), kept.var()
+    if not (mean > 0 and variance > 0):
+        return max(mean, np.finfo(np.float64).tiny) / dof, float(dof)
+    return variance / (2.0 * mean), 2.0 * mean**2 / variance
 
 
 def fit_code_covariance(codes, seed):
@@ -132,6 +153,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         estimator's ``transform``); an ``EmpiricalCovariance`` of all codes when
         more than half of them coincide.
 
+    residual_law_ : tuple of float
+        ``(scale, dof)``: the residual statistic divided by ``scale`` follows
+        approximately a chi-squared law with ``dof`` degrees of freedom (see
+        Notes).
+
+    code_law_ : tuple of float
+        ``(scale, dof)``, likewise for the code statistic.
+
     offset_ : float
         Threshold on ``score_samples``: ``decision_function = score_samples -
         offset_``, and rows with a negative decision are outliers.
@@ -158,13 +187,16 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     Mahalanobis distance of z under a robust (minimum covariance determinant)
     fit of the training codes (``code_covariance_``). They are the squared
     prediction error and Hotelling's T-squared of multivariate process
-    monitoring with PCA, here with a nonlinear encoder and decoder. Were the
-    errors and codes Gaussian, Q would follow a chi-squared law with
-    ``n_features`` degrees of freedom and T one with ``n_components``; the
-    score is the sum of the logarithms of the two tail probabilities (Fisher's
-    method), each by the Wilson-Hilferty approximation. A row that is abnormal
-    either way gets a low score, and neither statistic dominates through its
-    number of degrees of freedom alone.
+    monitoring with PCA, here with a nonlinear encoder and decoder. Errors
+    are neither Gaussian nor independent across features, so each statistic's
+    law is approximated as in process monitoring by a scaled chi-squared law
+    ``g * chi2(h)`` whose mean and variance match those of the statistic over
+    the training rows, leaving out the largest 10% of its values (which may be
+    outliers): ``g = v / (2 m)`` and ``h = 2 m ** 2 / v`` (Satterthwaite's
+    approximation; ``residual_law_`` and ``code_law_``). The score is the sum of
+    the logarithms of the two tail probabilities (Fisher's method), each by the
+    Wilson-Hilferty approximation. A row that is abnormal either way gets a low
+    score, and neither statistic dominates through its spread alone.
 
     On the outlier benchmark of the project (``benchmarks/outliers.py``), the
     code statistic is what catches outliers that lie along the directions of
@@ -247,6 +279,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.residual_variance_ = np.maximum(mean_errors, floor)
         residual, codes = self._statistics(X)
         self.code_covariance_ = fit_code_covariance(codes, estimator._seed)
+        distance = self.code_covariance_.mahalanobis(codes)
+        self.residual_law_ = fit_scaled_chi2(residual, X.shape[1])
+        self.code_law_ = fit_scaled_chi2(distance, codes.shape[1])
         scores = self._combine(residual, codes)
         if self.contamination == "auto":
             self.offset_ = robust_offset(scores)
@@ -318,10 +353,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         The sum of two log tail probabilities (Fisher's method): that of the
         row's residual statistic ``reconstruction_errors(X).sum(axis=1)`` under
-        a chi-squared law with ``n_features_in_`` degrees of freedom, and that of
-        the squared robust Mahalanobis distance of its code,
-        ``code_covariance_.mahalanobis(estimator_.transform(X))``, under one with
-        ``n_components`` degrees of freedom (see Notes of the class).
+        the scaled chi-squared law ``residual_law_``, and that of the squared
+        robust Mahalanobis distance of its code,
+        ``code_covariance_.mahalanobis(estimator_.transform(X))``, under
+        ``code_law_`` (see Notes of the class).
 
         Parameters
         ----------
@@ -429,8 +464,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _combine(self, residual, codes):
         """The score: the two statistics' log tail probabilities, summed."""
         distance = self.code_covariance_.mahalanobis(codes)
-        return chi2_log_tail(residual, self.n_features_in_) + chi2_log_tail(
-            distance, codes.shape[1]
+        (residual_scale, residual_dof), (code_scale, code_dof) = (
+            self.residual_law_,
+            self.code_law_,
+        )
+        return chi2_log_tail(residual / residual_scale, residual_dof) + chi2_log_tail(
+            distance / code_scale, code_dof
         )
 
     def _score_samples(self, X):

@@ -180,6 +180,8 @@ def _dump(estimator):
             "offset_": float(estimator.offset_),
             "residual_variance_": torch.as_tensor(estimator.residual_variance_),
             "code_covariance_": _dump_covariance(estimator.code_covariance_),
+            "residual_law_": [float(v) for v in estimator.residual_law_],
+            "code_law_": [float(v) for v in estimator.code_law_],
             "estimator_": _dump(inner),
         }
     if name not in _TRANSFORMERS:
@@ -222,6 +224,8 @@ def _restore(payload, module, device):
         detector.estimator_ = inner
         detector.offset_ = payload["offset_"]
         detector.residual_variance_ = payload["residual_variance_"].numpy()
+        detector.residual_law_ = tuple(payload["residual_law_"])
+        detector.code_law_ = tuple(payload["code_law_"])
         detector.code_covariance_ = _restore_covariance(
             payload["code_covariance_"], inner
         )

@@ -12,7 +12,7 @@ from sk_autoencoder import (
     DenoisingAutoencoder,
     VAETransformer,
 )
-from sk_autoencoder._outlier import chi2_log_tail, robust_offset
+from sk_autoencoder._outlier import chi2_log_tail, fit_scaled_chi2, robust_offset
 
 from conftest import FAST
 
@@ -152,10 +152,23 @@ def test_score_combines_residual_and_code_statistics(X_digits):
     distance = detector.code_covariance_.mahalanobis(
         detector.estimator_.transform(X_digits)
     )
-    expected = chi2_log_tail(errors.sum(axis=1), X_digits.shape[1]) + chi2_log_tail(
-        distance, 3
+    (residual_scale, residual_dof), (code_scale, code_dof) = (
+        detector.residual_law_,
+        detector.code_law_,
     )
+    expected = chi2_log_tail(
+        errors.sum(axis=1) / residual_scale, residual_dof
+    ) + chi2_log_tail(distance / code_scale, code_dof)
     np.testing.assert_allclose(detector.score_samples(X_digits), expected, rtol=1e-9)
+    # each law matches the mean and variance of its statistic over the training
+    # rows but the largest 10%
+    for statistic, (scale, dof) in (
+        (errors.sum(axis=1), detector.residual_law_),
+        (distance, detector.code_law_),
+    ):
+        kept = np.sort(statistic)[: int(np.ceil(0.9 * len(statistic)))]
+        np.testing.assert_allclose(scale * dof, kept.mean(), rtol=1e-6)
+        np.testing.assert_allclose(2 * scale**2 * dof, kept.var(), rtol=1e-6)
     # errors are relative to each feature's mean training error
     np.testing.assert_allclose(errors.mean(axis=0), 1.0, rtol=1e-6)
 
@@ -189,3 +202,20 @@ def test_coinciding_codes_fall_back_to_the_plain_covariance():
     assert type(detector.code_covariance_).__name__ == "EmpiricalCovariance"
     assert np.all(np.isfinite(detector.score_samples(X)))
     assert np.sum(detector.predict(X) == -1) >= 1
+
+
+def test_scaled_chi2_law_of_constant_values_keeps_the_nominal_dof():
+    scale, dof = fit_scaled_chi2(np.full(50, 6.0), 3)
+    assert (scale, dof) == (2.0, 3.0)
+    scale, dof = fit_scaled_chi2(np.zeros(50), 3)
+    assert scale > 0 and dof == 3.0
+
+
+def test_scaled_chi2_law_is_not_swayed_by_outliers_among_the_values():
+    rng = np.random.default_rng(0)
+    sample = 2.5 * rng.chisquare(7, size=20_000)  # mean 17.5
+    sample[:1000] = 1e6  # 5% of huge values, which the trimmed moments leave out
+    scale, dof = fit_scaled_chi2(sample, 1)
+    # leaving out the top 10% also trims the inliers' own tail a little
+    assert abs(scale * dof - 17.5) < 0.1 * 17.5
+    assert 5.0 < dof < 12.0
