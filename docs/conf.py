@@ -122,6 +122,7 @@ sphinx_gallery_conf = {
 # tables written by benchmarks/*.py, in the order the results page shows them
 RESULTS = {
     "throughput": "Training and inference throughput",
+    "throughput_cuda": "Training and inference throughput on a GPU",
     "pca_quality": "Quality against PCA",
     "likelihood": "Likelihood against probabilistic PCA",
     "outliers": "Outlier detection",
