@@ -60,8 +60,8 @@ def fit_scaled_chi2(statistic, dof):
     kept = statistic[:n_kept]
     mean, variance = kept.mean(), kept.var()
     if not (mean > 0 and variance > 0):
-        return max(mean, np.finfo(np.float64).tiny) / dof, float(dof)
-    return variance / (2.0 * mean), 2.0 * mean**2 / variance
+        return float(max(mean, np.finfo(np.float64).tiny) / dof), float(dof)
+    return float(variance / (2.0 * mean)), float(2.0 * mean**2 / variance)
 
 
 def fit_code_covariance(codes, seed):
