@@ -139,14 +139,15 @@ def test_gpu_trained_models_run_on_a_cpu_only_machine(device, X_digits, tmp_path
         assert not torch.cuda.is_available()
         X = np.load("X.npy")
         codes, scores = np.load("codes.npy"), np.load("scores.npy")
-        with warnings.catch_warnings():
-            # a pickle of device='cuda' says it is loading onto the CPU
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             with open("ae.pkl", "rb") as f:
                 ae = pickle.load(f)
             detector = joblib.load("detector.joblib")
             ae_io = io.load("ae.skae")
             detector_io = io.load("detector.skae")
+        # the nets were on CUDA: loading says that it maps them onto the CPU
+        assert any("CUDA" in str(w.message) for w in caught), caught
         for model in (ae, ae_io):
             np.testing.assert_allclose(model.transform(X), codes, rtol=1e-4, atol=1e-4)
         for model in (detector, detector_io):
