@@ -169,6 +169,16 @@ def _restore_covariance(payload, inner):
     return covariance
 
 
+# what a detector's entry holds besides its parameters and inner estimator
+_DETECTOR_STATE = (
+    "offset_",
+    "residual_variance_",
+    "code_covariance_",
+    "residual_law_",
+    "code_law_",
+)
+
+
 def _dump(estimator):
     name = type(estimator).__name__
     params = estimator.get_params(deep=False)
@@ -219,6 +229,12 @@ def _dump(estimator):
 def _restore(payload, module, device):
     name = payload.get("class")
     if name == AutoencoderOutlierDetector.__name__:
+        missing = [key for key in _DETECTOR_STATE if key not in payload]
+        if missing:
+            raise ValueError(
+                f"The file holds a detector saved by an earlier version of "
+                f"sk_autoencoder, without {missing}; fit it again and save it."
+            )
         inner = _restore(payload["estimator_"], module, device)
         detector = AutoencoderOutlierDetector(inner, **payload["params"])
         detector.estimator_ = inner

@@ -175,3 +175,13 @@ def test_load_puts_the_model_on_the_device_asked_for(X_digits, tmp_path):
     )
     with pytest.raises(ValueError, match="device must be 'auto', 'cpu' or 'cuda'"):
         io.load(tmp_path / "m.skae", device="gpu")
+
+
+def test_detector_file_of_an_earlier_version_is_refused_clearly(X_digits, tmp_path):
+    detector = AutoencoderOutlierDetector(AutoencoderTransformer(**FAST)).fit(X_digits)
+    io.save(detector, tmp_path / "d.skae")
+    payload = torch.load(tmp_path / "d.skae", weights_only=True)
+    del payload["residual_law_"], payload["code_law_"]  # not saved before
+    torch.save(payload, tmp_path / "old.skae")
+    with pytest.raises(ValueError, match=r"earlier version .*'residual_law_'"):
+        io.load(tmp_path / "old.skae")
