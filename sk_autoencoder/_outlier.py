@@ -282,7 +282,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         distance = self.code_covariance_.mahalanobis(codes)
         self.residual_law_ = fit_scaled_chi2(residual, X.shape[1])
         self.code_law_ = fit_scaled_chi2(distance, codes.shape[1])
-        scores = self._combine(residual, codes)
+        scores = self._combine(residual, distance)
         if self.contamination == "auto":
             self.offset_ = robust_offset(scores)
         else:
@@ -461,9 +461,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         out = out.astype(np.float64, copy=False)
         return out[:, 0], out[:, 1:]
 
-    def _combine(self, residual, codes):
+    def _combine(self, residual, distance):
         """The score: the two statistics' log tail probabilities, summed."""
-        distance = self.code_covariance_.mahalanobis(codes)
         (residual_scale, residual_dof), (code_scale, code_dof) = (
             self.residual_law_,
             self.code_law_,
@@ -473,7 +472,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         )
 
     def _score_samples(self, X):
-        return self._combine(*self._statistics(X))
+        residual, codes = self._statistics(X)
+        return self._combine(residual, self.code_covariance_.mahalanobis(codes))
 
     def _validate(self, X):
         check_is_fitted(self)
