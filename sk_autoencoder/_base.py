@@ -32,12 +32,16 @@ from sk_autoencoder._engine import (
 from sk_autoencoder._losses import ReconstructionLoss
 from sk_autoencoder._modules import (
     _ACTIVATIONS,
+    AnchoredAutoencoder,
+    AnchoredVariationalAutoencoder,
     make_conv_autoencoder,
     make_mlp_autoencoder,
 )
+from sk_autoencoder._pca import PCA_ATTRIBUTES, fit_pca, linear_start, pca_model
 from sk_autoencoder._validation import (
     HasMethods,
     Interval,
+    RealNotInt,
     StrOptions,
     _fit_context,
     check_hidden_layer_sizes,
@@ -86,6 +90,18 @@ def _store_init_params(estimator, params):
             setattr(estimator, name, value)
 
 
+def _same_param(a, b):
+    """Whether two values of a parameter are the same setting."""
+    if a is b:
+        return True
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return tuple(a) == tuple(b)
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _instantiate(module_cls, n_features, n_components):
     """Call a user's module class with the sizes its constructor accepts."""
     params = inspect.signature(module_cls).parameters
@@ -105,7 +121,21 @@ class _BaseAutoencoder(
     """
 
     _parameter_constraints = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            StrOptions({"mle"}),
+            None,
+        ],
+        "init": [StrOptions({"pca", "random"})],
+        "svd_solver": [
+            StrOptions({"auto", "full", "covariance_eigh", "arpack", "randomized"})
+        ],
+        "iterated_power": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "n_oversamples": [Interval(Integral, 1, None, closed="left")],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
+        "whiten": ["boolean"],
+        "copy": ["boolean"],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(_ACTIVATIONS))],
         "architecture": [StrOptions({"mlp", "conv"})],
@@ -162,9 +192,13 @@ class _BaseAutoencoder(
         """
         is_warm = self.warm_start and hasattr(self, "net_")
         X = self._validate_training_data(X, reset=not is_warm)
-        if not is_warm:
+        if is_warm:
+            self._check_architecture_unchanged()
+            self._rebuild_net()
+        else:
             self._initialize(X)
-        self._train(X, epochs=self.max_epochs)
+        self._train(X, epochs=self.max_epochs, baseline=True)
+        self._measure_reconstruction(X)
         if not has_converged(self.net_):
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
@@ -210,7 +244,10 @@ class _BaseAutoencoder(
         X = self._validate_training_data(X, reset=is_first)
         if is_first:
             self._initialize(X)
-        self._train(X, epochs=1)
+        else:
+            self._check_architecture_unchanged()
+        self._train(X, epochs=1, baseline=False)
+        self._measure_reconstruction(X)
         return self
 
     def transform(self, X):
@@ -275,6 +312,8 @@ class _BaseAutoencoder(
         module = self._inference_copy(self.net_.module_, Z.dtype)
         offset, scale = self._scale_tensors(Z.dtype)
         device = self.net_.device
+        if self.whiten:
+            Z = Z * module.code_std.cpu().numpy()  # a new array: Z is the caller's
         X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
         chunk = inference_chunk_rows(self.n_features_in_, torch.device(device).type)
         with torch.inference_mode():
@@ -377,6 +416,55 @@ class _BaseAutoencoder(
         """
         return float(np.mean(self.score_samples(X)))
 
+    def get_covariance(self):
+        """Data covariance under the probabilistic PCA model of the PCA start.
+
+        ``components_.T @ diag(explained_variance_ - noise_variance_) @
+        components_ + noise_variance_ * I``, computed by
+        :meth:`sklearn.decomposition.PCA.get_covariance` on the PCA the
+        estimator started from (fitted on the training X, whatever ``init``).
+        It describes that linear model, not the trained network.
+
+        Returns
+        -------
+        cov : ndarray of shape (n_features, n_features)
+            Estimated covariance of the data.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> ae.fit(X[:200]).get_covariance().shape
+        (64, 64)
+        """
+        check_is_fitted(self)
+        return pca_model(self).get_covariance()
+
+    def get_precision(self):
+        """Data precision (inverse covariance) of the PCA start's model.
+
+        The inverse of :meth:`get_covariance`, by
+        :meth:`sklearn.decomposition.PCA.get_precision`.
+
+        Returns
+        -------
+        precision : ndarray of shape (n_features, n_features)
+            Estimated precision of the data.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> ae.fit(X[:200]).get_precision().shape
+        (64, 64)
+        """
+        check_is_fitted(self)
+        return pca_model(self).get_precision()
+
     # ---- fitted attributes derived from the net -------------------------------
 
     @property
@@ -420,11 +508,86 @@ class _BaseAutoencoder(
         return X
 
     def _initialize(self, X):
-        """Draw the seed, learn what the network is built around, build it."""
+        """Draw the seed, fit the PCA start, build the network there."""
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self.n_components_ = self.n_components
         self._fit_data_state(X)
+        pca = fit_pca(X, self, self._seed)
+        for name in PCA_ATTRIBUTES:
+            setattr(self, name, getattr(pca, name))
+        self.n_components_ = int(pca.n_components_)
+        if self.whiten and not self._anchored:
+            raise ValueError(
+                "whiten=True divides the codes by their standard deviation at the "
+                "PCA start, so it needs init='pca' and the built-in module; got "
+                f"init={self.init!r}"
+                + (" and a user module." if self.module is not None else ".")
+            )
         self._build_network(X.shape[1])
+        if self._anchored:
+            feature_std = (
+                self._scaler.scale
+                if self.input_scaling == "standard"
+                else fit_scaler(X, "standard").scale
+            )
+            start = linear_start(
+                pca,
+                self._scaler,
+                feature_std,
+                variational=self._variational,
+                min_variance=self._MIN_VARIANCE,
+            )
+            self._start_at(start)
+
+    # squared errors below this share of a scaled feature's variance are noise
+    # (the floor of the VAE's Gaussian likelihood)
+    _MIN_VARIANCE = 1e-6
+
+    @property
+    def _anchored(self):
+        """Whether the network is the PCA-anchored module (``init='pca'``)."""
+        return self.init == "pca" and self.module is None
+
+    def _start_at(self, start):
+        """Put the network at the PCA start (subclasses start their criterion too)."""
+        self.net_.module_.start_at(start)
+
+    # parameters that fix the network's structure or its PCA start: a warm fit
+    # or a later partial_fit cannot change them
+    _ARCHITECTURE_PARAMS = (
+        "n_components",
+        "init",
+        "svd_solver",
+        "iterated_power",
+        "n_oversamples",
+        "power_iteration_normalizer",
+        "whiten",
+        "hidden_layer_sizes",
+        "activation",
+        "architecture",
+        "image_shape",
+        "loss",
+        "input_scaling",
+        "dropout",
+        "module",
+    )
+
+    def _check_architecture_unchanged(self):
+        changed = [
+            name
+            for name in self._ARCHITECTURE_PARAMS
+            if not _same_param(self._architecture[name], getattr(self, name))
+        ]
+        if changed:
+            settings = ", ".join(
+                f"{name}={self._architecture[name]!r} -> {getattr(self, name)!r}"
+                for name in changed
+            )
+            raise ValueError(
+                f"{type(self).__name__} was fitted with other values of parameters "
+                f"that fix the network ({settings}); a warm_start fit and "
+                "partial_fit continue the fitted network, so they cannot change "
+                "them. Fit a new estimator (or set warm_start=False)."
+            )
 
     def _fit_data_state(self, X):
         """Learn from X what the network needs besides weights: shapes, scaling."""
@@ -438,45 +601,79 @@ class _BaseAutoencoder(
         """Build the module and its skorch net on the chosen device, seeded."""
         device = resolve_device(self.device)
         self._float64_copies = {}
+        self._architecture = {
+            name: getattr(self, name) for name in self._ARCHITECTURE_PARAMS
+        }
         with _seeded(self._seed, device):
             module = self._make_module(n_features)
             if self.module is not None:
                 check_module_shapes(
-                    module, n_features, self.n_components, self._variational
+                    module, n_features, self.n_components_, self._variational
                 )
-            self.net_ = self._build_net(module, n_features, device)
+            self.net_ = self._build_net(
+                module, self._make_criterion(n_features), device
+            )
             self.net_.initialize()
+
+    def _rebuild_net(self):
+        """A new net from the current parameters, around the fitted module.
+
+        A warm fit keeps the weights (and the criterion's) and the history, and
+        trains with the current optimizer, learning rate, batch size and
+        stopping settings, as ``MLPRegressor`` does.
+        """
+        old = self.net_
+        self._float64_copies = {}
+        with _seeded(self._seed, old.device):
+            self.net_ = self._build_net(old.module_, old.criterion_, old.device)
+            self.net_.initialize()
+        self.net_.history = old.history
 
     def _make_module(self, n_features):
         if self.module is not None:
             if isinstance(self.module, torch.nn.Module):
                 return copy.deepcopy(self.module)
-            return _instantiate(self.module, n_features, self.n_components)
+            return _instantiate(self.module, n_features, self.n_components_)
         options = dict(
             activation=self.activation,
             dropout=self.dropout,
-            loss=self.loss,
+            # an anchored module applies the output activation itself
+            loss="mse" if self._anchored else self.loss,
             variational=self._variational,
         )
         if self.architecture == "conv":
-            return make_conv_autoencoder(
+            network = make_conv_autoencoder(
                 self._image_shape,
-                self.n_components,
+                self.n_components_,
                 self._hidden_layer_sizes,
                 **options,
             )
-        return make_mlp_autoencoder(
-            n_features, self.n_components, self._hidden_layer_sizes, **options
+        else:
+            network = make_mlp_autoencoder(
+                n_features, self.n_components_, self._hidden_layer_sizes, **options
+            )
+        if not self._anchored:
+            return network
+        cls = (
+            AnchoredVariationalAutoencoder if self._variational else AnchoredAutoencoder
         )
+        output = "sigmoid" if self.loss == "bce" else "identity"
+        return cls(network, n_features, self.n_components_, output)
 
     def _make_criterion(self, n_features):
-        return ReconstructionLoss(self.loss)
+        # squared error weighted by the squared scales: the loss of the scaled
+        # values the network sees is the squared error in X's units, PCA's
+        # objective
+        weight = None
+        if self.loss == "mse" and not self._scaler.is_identity:
+            weight = torch.as_tensor(self._scaler.scale**2, dtype=torch.float32)
+        return ReconstructionLoss(self.loss, weight)
 
     def _net_params(self):
         """Keyword arguments of ``_net_class`` beyond the shared ones."""
         return {}
 
-    def _build_net(self, module, n_features, device):
+    def _build_net(self, module, criterion, device):
         """Translate the estimator's parameters into its skorch net."""
         if isinstance(self.optimizer, str):
             optimizer, optimizer_options = _OPTIMIZERS[self.optimizer]
@@ -494,7 +691,7 @@ class _BaseAutoencoder(
         )
         return self._net_class(
             module,
-            self._make_criterion(n_features),
+            criterion,
             seed=self._seed,
             latent_l1=self.latent_l1,
             optimizer=optimizer,
@@ -513,10 +710,15 @@ class _BaseAutoencoder(
             **self._net_params(),
         )
 
-    def _train(self, X, epochs):
-        """Run ``epochs`` epochs of the net on X, inside the estimator's seed."""
+    def _train(self, X, epochs, baseline):
+        """Run ``epochs`` epochs of the net on X, inside the estimator's seed.
+
+        With ``baseline`` (``fit``), the starting weights are a candidate of the
+        stopping rule: they are kept when no epoch validates better.
+        """
         dataset = RowDataset(RowSource(X, self._scaler, np.float32))
         self._float64_copies = {}
+        dict(self.net_.callbacks_)["stopping"].baseline = baseline
         # every call draws from a seed of its own, so that partial_fit's epochs
         # do not repeat the same dropout masks and noise
         with _seeded(self._seed + len(self.net_.history), self.net_.device):
@@ -589,10 +791,35 @@ class _BaseAutoencoder(
         return total
 
     def _encode(self, X):
-        """Latent codes of an already validated X."""
+        """Latent codes of an already validated X (whitened with ``whiten``)."""
         module = self._inference_copy(self.net_.module_, X.dtype)
+        if self.whiten:
+            return self._map_rows(
+                X,
+                lambda x: self._encode_batch(module, x) / module.code_std,
+                self.n_components_,
+            )
         return self._map_rows(
             X, lambda x: self._encode_batch(module, x), self.n_components_
+        )
+
+    def _measure_reconstruction(self, X):
+        """Set ``reconstruction_explained_variance_ratio_`` on the training X.
+
+        One pass: the squared reconstruction errors and the squared deviations
+        from PCA's mean, both in X's units, summed over rows and features.
+        """
+        squared_errors = self._squared_errors_fn(X.dtype)
+        offset, scale = self._scale_tensors(X.dtype)
+        mean = torch.as_tensor(self.mean_, dtype=offset.dtype, device=offset.device)
+
+        def sums(x):
+            deviation = (x * scale + offset - mean).square().sum(dim=1)
+            return torch.stack([squared_errors(x).sum(dim=1), deviation], dim=1)
+
+        error, total = self._sum_rows(X, sums)
+        self.reconstruction_explained_variance_ratio_ = (
+            float(1.0 - error / total) if total > 0 else 1.0
         )
 
     def _encode_batch(self, module, x):

@@ -2,15 +2,55 @@
 
 _SHARED = {
     "parameters": """\
-n_components : int, default=2
-        Size of the latent code, the number of columns ``transform`` returns.
+n_components : int, float, 'mle' or None, default=None
+        Size of the latent code, the number of columns ``transform`` returns,
+        taken as :class:`~sklearn.decomposition.PCA` takes it: an int; None for
+        ``min(n_samples, n_features)``; a float in (0, 1) for the smallest size
+        whose PCA start explains that fraction of the variance; ``'mle'`` for
+        Minka's estimate. The size found is ``n_components_``.
 
-    hidden_layer_sizes : tuple of int, default=(128, 64)
+    init : {'pca', 'random'}, default='pca'
+        Where training starts. ``'pca'``: the network is PCA's projection and
+        reconstruction plus a nonlinear residual branch in each direction whose
+        last layer starts at zero, so before training ``transform``,
+        ``inverse_transform`` and ``reconstruct`` equal PCA's; with
+        ``early_stopping`` that start is kept unless training improves the
+        validation loss, so the reconstruction is never worse than PCA's, up
+        to validation noise. The VAE starts at probabilistic PCA. ``'random'``:
+        a plain network with random weights. A user ``module`` is trained as
+        given.
+
+    svd_solver : {'auto', 'full', 'covariance_eigh', 'arpack', 'randomized'}, \
+default='auto'
+        Solver of the PCA start, as in :class:`~sklearn.decomposition.PCA`,
+        except that ``'auto'`` is ``'covariance_eigh'`` up to 1,000 features
+        (exact, without a copy of X, and the same start for sparse X as for its
+        dense equivalent) and PCA's ``'auto'`` above.
+
+    iterated_power : int or 'auto', default='auto'
+        Power iterations of the randomized solver of the PCA start.
+
+    n_oversamples : int, default=10
+        Oversampling of the randomized solver of the PCA start.
+
+    power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
+        Normaliser of the randomized solver's power iterations.
+
+    whiten : bool, default=False
+        Whether ``transform`` divides each code by its standard deviation at
+        the PCA start (``sqrt(explained_variance_)``, as PCA whitens; for the
+        VAE the posterior means' standard deviation), and
+        ``inverse_transform`` multiplies it back. Needs ``init='pca'``.
+
+    copy : bool, default=True
+        Accepted for PCA's signature; X is never modified either way.
+
+    hidden_layer_sizes : tuple of int, default=(256, 128)
         Widths of the encoder's hidden layers; the decoder mirrors them. With
         ``architecture='conv'``, the channel counts of the stride-2 convolutions.
 
     activation : {'relu', 'tanh', 'sigmoid', 'gelu', 'elu', 'leaky_relu', \
-'identity'}, default='relu'
+'identity'}, default='gelu'
         Activation of the hidden layers.
 
     architecture : {'mlp', 'conv'}, default='mlp'
@@ -102,7 +142,40 @@ n_features_in_ : int
         Names of features seen during ``fit``, when X has string column names.
 
     n_components_ : int
-        Size of the latent code.
+        Size of the latent code, as resolved from ``n_components``.
+
+    components_ : ndarray of shape (n_components_, n_features)
+        Principal axes of the PCA start (PCA fitted on the training X), the
+        encoder's linear path before training. Training changes the network,
+        not this attribute.
+
+    explained_variance_ : ndarray of shape (n_components_,)
+        Variance of the training X along each axis of the PCA start.
+
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Share of the total variance along each axis of the PCA start. Their sum
+        is what the PCA start's reconstruction explains; the trained network's
+        own figure is ``reconstruction_explained_variance_ratio_``.
+
+    singular_values_ : ndarray of shape (n_components_,)
+        Singular values of the centred training X, of the PCA start.
+
+    mean_ : ndarray of shape (n_features,)
+        Per-feature mean of the training X.
+
+    noise_variance_ : float
+        Noise variance of the PCA start's probabilistic model (the mean of the
+        variances left out), as in PCA.
+
+    n_samples_ : int
+        Number of rows the PCA start was fitted on.
+
+    reconstruction_explained_variance_ratio_ : float
+        Share of the training X's variance that the trained network's
+        reconstruction explains: ``1 - sum((X - reconstruct(X)) ** 2) /
+        sum((X - mean_) ** 2)`` over the rows of the last ``fit`` (or
+        ``partial_fit``) call. At the PCA start it equals
+        ``explained_variance_ratio_.sum()``.
 
     net_ : skorch.NeuralNet
         The skorch net that owns the trained module, optimizer and history.

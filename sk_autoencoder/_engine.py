@@ -1,5 +1,6 @@
 """skorch engine: the reconstruction nets, their batch iterator and callbacks."""
 
+import copy
 import math
 import sys
 
@@ -258,6 +259,49 @@ class EpochProgressBar(Callback):
         return {**self.__dict__, "bar_": None}
 
 
+class BestEpochStopping(EarlyStopping):
+    """skorch's early stopping with a relative tolerance and the start as a candidate.
+
+    - An epoch improves on the best so far when its loss is lower by at least
+      ``threshold`` times the best loss's magnitude (a relative tolerance that
+      also holds for negative losses, such as a VAE's negative ELBO).
+    - With ``baseline``, the loss of the weights the training starts from is
+      measured on the validation set before the first epoch, and those weights
+      are the first candidate: when no epoch beats them, they are restored, so
+      that training never ends worse than it started (for the PCA start: never
+      worse than PCA, up to validation noise).
+    """
+
+    def __init__(self, *, baseline=False, **kwargs):
+        super().__init__(**kwargs)
+        self.baseline = baseline
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        self.best_epoch_ = len(net.history)
+        self._baseline_pending = self.baseline
+
+    def on_epoch_begin(self, net, dataset_valid=None, **kwargs):
+        if not self._baseline_pending:
+            return
+        self._baseline_pending = False
+        if dataset_valid is None:
+            return
+        total, count = 0.0, 0
+        for batch in net.get_iterator(dataset_valid, training=False):
+            loss = net.validation_step(batch)["loss"]
+            total += float(loss) * len(batch[0])
+            count += len(batch[0])
+        self.baseline_loss_ = total / count
+        self.dynamic_threshold_ = self._calc_new_threshold(self.baseline_loss_)
+        if self.load_best:
+            self.best_model_weights_ = copy.deepcopy(net.module_.state_dict())
+
+    def _calc_new_threshold(self, score):
+        change = self.threshold * abs(score)
+        return score - change if self.lower_is_better else score + change
+
+
 def make_callbacks(
     *,
     early_stopping,
@@ -271,18 +315,19 @@ def make_callbacks(
 
     The stopping rule follows ``MLPRegressor``: training stops once the monitored
     loss (validation loss with ``early_stopping``, else training loss) has not
-    improved by at least ``tol`` for ``n_iter_no_change`` epochs; with
-    ``early_stopping`` the weights of the best validation epoch are restored.
+    improved by at least ``tol`` times its best value for ``n_iter_no_change``
+    epochs; with ``early_stopping`` the weights of the best validation epoch
+    are restored (with the stopping callback's ``baseline``, the starting
+    weights are among the candidates).
     """
     monitor = "valid_loss" if early_stopping else "train_loss"
     callbacks = [
         (
             "stopping",
-            EarlyStopping(
+            BestEpochStopping(
                 monitor=monitor,
                 patience=n_iter_no_change,
                 threshold=tol,
-                threshold_mode="abs",
                 # like MLPRegressor, keep the best validated weights
                 load_best=early_stopping,
                 sink=noop,

@@ -27,17 +27,23 @@ class ReconstructionLoss(nn.Module):
     """Training loss of an autoencoder: ``'mse'`` or ``'bce'`` averaged over values.
 
     The mean over samples of :func:`squared_error` (or :func:`cross_entropy`),
-    computed by torch's fused loss functions.
+    computed by torch's fused loss functions. With ``weight`` (one value per
+    feature, squared error only), each feature's squared error is multiplied by
+    its weight: with the squared scales of the input scaling as weights, the
+    loss of scaled values is the squared error in the units of the original X.
     """
 
     _LOSSES = {"mse": F.mse_loss, "bce": F.binary_cross_entropy}
 
-    def __init__(self, loss="mse"):
+    def __init__(self, loss="mse", weight=None):
         super().__init__()
         self.loss = loss
+        self.register_buffer("weight", weight)
 
     def forward(self, x_recon, x):
-        return self._LOSSES[self.loss](x_recon, x)
+        if self.weight is None:
+            return self._LOSSES[self.loss](x_recon, x)
+        return ((x_recon - x).square() * self.weight).mean()
 
 
 class GaussianLogLikelihood(nn.Module):

@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 from torch import nn
 
 _ACTIVATIONS = {
@@ -186,3 +187,134 @@ def make_conv_autoencoder(
 
     cls = VariationalModule if variational else AutoencoderModule
     return cls(nn.Sequential(*down), nn.Sequential(*up))
+
+
+def _zero_last_layer(network):
+    """Zero the weights and bias of the last layer of ``network`` that has them.
+
+    A residual branch built this way adds nothing at the start, so the anchored
+    module starts exactly at its linear path, and gradients still reach every
+    layer from the first step on (the last layer's gradient is not zero).
+    """
+    last = [m for m in network.modules() if getattr(m, "weight", None) is not None]
+    for name in ("weight", "bias"):
+        if getattr(last[-1], name, None) is not None:
+            nn.init.zeros_(getattr(last[-1], name))
+
+
+class AnchoredAutoencoder(nn.Module):
+    """A linear path plus a nonlinear residual in each direction.
+
+    ``encode(x) = encoder(x) + code_scale * residual.encode(normalised x)`` and
+    ``decode(z) = decoder(z) + output_scale * residual.decode(z / code_scale)``,
+    then the output activation. ``encoder`` and ``decoder`` are ``nn.Linear``
+    layers, started at a linear solution (PCA's projection and reconstruction,
+    by :meth:`start_at`); the residual branches' last layers start at zero, so at
+    the start the module computes exactly the linear solution, and training adds
+    to it. Every part trains.
+
+    Parameters
+    ----------
+    residual : AutoencoderModule
+        The nonlinear branches (MLP or convolutional, identity output); their
+        last layers are set to zero here.
+    n_features, n_components : int
+    output : {'identity', 'sigmoid'}
+        With ``'sigmoid'`` (cross-entropy loss) the decoder's sum is taken in
+        logits, ``sigmoid(logit(clip(linear)) + residual)``, which starts at the
+        linear reconstruction clipped into (0, 1).
+
+    Buffers set by :meth:`start_at`: ``input_shift`` and ``input_scale`` (the
+    residual encoder sees ``(x - input_shift) / input_scale``, standardised
+    features whatever scaling the input has), ``code_scale`` (the typical size
+    of each code: the residual's codes are multiplied by it, the residual
+    decoder sees codes divided by it), ``code_std`` (each code's standard
+    deviation at the start, by which ``whiten=True`` divides the codes) and
+    ``output_scale`` (the typical size of each output feature, multiplying the
+    residual decoder).
+    """
+
+    _CLIP = 1e-6
+
+    def __init__(self, residual, n_features, n_components, output="identity"):
+        super().__init__()
+        self.encoder = nn.Linear(n_features, n_components)
+        self.decoder = nn.Linear(n_components, n_features)
+        self.residual = residual
+        _zero_last_layer(residual.encoder)
+        _zero_last_layer(residual.decoder)
+        self.output = output
+        for name, size in self._BUFFERS.items():
+            n = n_features if size == "features" else n_components
+            self.register_buffer(name, torch.ones(n))
+
+    _BUFFERS = {
+        "input_shift": "features",
+        "input_scale": "features",
+        "code_scale": "components",
+        "code_std": "components",
+        "output_scale": "features",
+    }
+
+    @torch.no_grad()
+    def start_at(self, start):
+        """Set the linear paths and the buffers from a dict of arrays (see
+        :func:`sk_autoencoder._pca.linear_start`)."""
+
+        def copy(target, name):
+            target.copy_(torch.as_tensor(start[name], dtype=target.dtype))
+
+        copy(self.encoder.weight, "encoder_weight")
+        copy(self.encoder.bias, "encoder_bias")
+        copy(self.decoder.weight, "decoder_weight")
+        copy(self.decoder.bias, "decoder_bias")
+        for name in self._BUFFERS:
+            copy(getattr(self, name), name)
+        return self
+
+    def encode(self, x):
+        nonlinear = self.residual.encode((x - self.input_shift) / self.input_scale)
+        return self.encoder(x) + self.code_scale * nonlinear
+
+    def decode(self, z):
+        linear = self.decoder(z)
+        nonlinear = self.output_scale * self.residual.decode(z / self.code_scale)
+        if self.output == "sigmoid":
+            return torch.sigmoid(
+                torch.logit(linear.clamp(self._CLIP, 1 - self._CLIP)) + nonlinear
+            )
+        return linear + nonlinear
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+class AnchoredVariationalAutoencoder(AnchoredAutoencoder):
+    """:class:`AnchoredAutoencoder` whose ``encode`` returns ``(mu, log_var)``.
+
+    ``residual`` is a :class:`VariationalModule`. ``mu`` is the linear path plus
+    the residual's mean; ``log_var`` a learned per-dimension ``log_var`` plus
+    the residual's log-variance. Started at probabilistic PCA, ``mu`` is its
+    posterior mean and ``log_var`` its posterior log-variance: the exact
+    posterior of the linear-Gaussian model, whose ELBO is then probabilistic
+    PCA's log-likelihood.
+    """
+
+    def __init__(self, residual, n_features, n_components, output="identity"):
+        super().__init__(residual, n_features, n_components, output)
+        self.log_var = nn.Parameter(torch.zeros(n_components))
+
+    @torch.no_grad()
+    def start_at(self, start):
+        self.log_var.copy_(torch.as_tensor(start["log_var"]))
+        return super().start_at(start)
+
+    def encode(self, x):
+        mu, log_var = self.residual.encode((x - self.input_shift) / self.input_scale)
+        mu = self.encoder(x) + self.code_scale * mu
+        log_var = (self.log_var + log_var).clamp(*GaussianHead.LOG_VAR_BOUNDS)
+        return mu, log_var
+
+    def forward(self, x):
+        mu, _ = self.encode(x)
+        return self.decode(mu)

@@ -30,6 +30,25 @@ def _standard_normal(seed, shape, dtype):
     return torch.randn(shape, generator=generator, dtype=torch.float64).to(dtype)
 
 
+def _balanced_normal(seed, shape, dtype):
+    """``shape[0]`` draws of N(0, I) whose first two moments are exact per dimension.
+
+    Antithetic pairs (``e`` and ``-e``, and a zero draw when the count is odd),
+    each dimension scaled so that its mean square over the draws is 1. A Monte
+    Carlo average over them is exact for any function of z that is quadratic
+    along each dimension with no cross terms, such as the Gaussian
+    log-likelihood of a linear decoder with orthogonal columns: the ELBO of the
+    probabilistic PCA start is then computed exactly.
+    """
+    n_draws, n_dims = shape
+    if n_draws < 2:
+        return _standard_normal(seed, shape, dtype)
+    half = _standard_normal(seed, (n_draws // 2, n_dims), torch.float64)
+    draws = torch.cat([half, -half, torch.zeros(n_draws % 2, n_dims, dtype=half.dtype)])
+    draws = draws / draws.square().mean(dim=0).sqrt()
+    return draws.to(dtype)
+
+
 @insert_shared_docs
 class VAETransformer(_BaseAutoencoder):
     """Variational autoencoder: latent codes, new samples and a likelihood.
@@ -111,10 +130,17 @@ class VAETransformer(_BaseAutoencoder):
 
     def __init__(
         self,
-        n_components=2,
+        n_components=None,
         *,
-        hidden_layer_sizes=(128, 64),
-        activation="relu",
+        init="pca",
+        svd_solver="auto",
+        iterated_power="auto",
+        n_oversamples=10,
+        power_iteration_normalizer="auto",
+        whiten=False,
+        copy=True,
+        hidden_layer_sizes=(256, 128),
+        activation="gelu",
         architecture="mlp",
         image_shape=None,
         loss="mse",
@@ -251,7 +277,16 @@ class VAETransformer(_BaseAutoencoder):
     def _make_criterion(self, n_features):
         if self.loss == "bce":
             return BernoulliLogLikelihood()
-        return GaussianLogLikelihood(n_features)
+        return GaussianLogLikelihood(n_features, min_variance=self._MIN_VARIANCE)
+
+    def _start_at(self, start):
+        super()._start_at(start)
+        if self.loss == "mse":
+            # probabilistic PCA's noise variance, per scaled feature
+            with torch.no_grad():
+                self.net_.criterion_.log_var.copy_(
+                    torch.as_tensor(start["noise_log_var"])
+                )
 
     def _net_params(self):
         return {"beta": self.beta}
@@ -269,7 +304,8 @@ class VAETransformer(_BaseAutoencoder):
         module = self._inference_copy(self.net_.module_, dtype)
         log_likelihood = self._inference_copy(self.net_.criterion_, dtype)
         torch_dtype = self._scale_tensors(dtype)[0].dtype
-        eps = _standard_normal(self._seed, (n_draws, self.n_components_), torch_dtype)
+        draws = _standard_normal if weighted else _balanced_normal
+        eps = draws(self._seed, (n_draws, self.n_components_), torch_dtype)
         eps = eps.to(self.net_.device)
         # density of the scaled features -> density of the original X
         log_det = self._scaler.log_abs_det if self.loss == "mse" else 0.0

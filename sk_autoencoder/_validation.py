@@ -11,6 +11,7 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
+    RealNotInt,
     StrOptions,
 )
 from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: F401

@@ -1,0 +1,142 @@
+"""The PCA start: PCA's solution as the network's linear path, and PCA's model.
+
+The autoencoders fit scikit-learn's :class:`~sklearn.decomposition.PCA` on X (in
+X's own units) before training. Its solution becomes the linear path of the
+network, written in the scaled coordinates the network sees, and its fitted
+attributes are the estimators' PCA attributes.
+"""
+
+import numpy as np
+from sklearn.decomposition import PCA
+
+# PCA's fitted attributes that the estimators expose, as PCA defines them
+PCA_ATTRIBUTES = (
+    "components_",
+    "explained_variance_",
+    "explained_variance_ratio_",
+    "singular_values_",
+    "mean_",
+    "noise_variance_",
+    "n_samples_",
+)
+
+
+# the covariance matrix of this many features takes 8 MB in float64
+_COVARIANCE_MAX_FEATURES = 1000
+
+
+def fit_pca(X, estimator, seed):
+    """Fit the PCA start of ``estimator`` on X with the estimator's PCA arguments.
+
+    ``svd_solver='auto'`` is ``'covariance_eigh'`` up to
+    ``_COVARIANCE_MAX_FEATURES`` features: exact, it never copies X, and it gives
+    the same start for a sparse X as for its dense equivalent; above, it is
+    PCA's own ``'auto'``. ``seed`` seeds the randomized and arpack solvers. The arpack tolerance is
+    PCA's default (machine precision): the estimators' ``tol`` is the training
+    tolerance. X is never modified (``copy`` is PCA's, but the estimators'
+    inputs are validated copies or read-only views anyway).
+    """
+    solver = estimator.svd_solver
+    if solver == "auto" and X.shape[1] <= _COVARIANCE_MAX_FEATURES:
+        solver = "covariance_eigh"
+    return PCA(
+        n_components=estimator.n_components,
+        svd_solver=solver,
+        iterated_power=estimator.iterated_power,
+        n_oversamples=estimator.n_oversamples,
+        power_iteration_normalizer=estimator.power_iteration_normalizer,
+        whiten=estimator.whiten,
+        copy=True,
+        random_state=seed,
+    ).fit(X)
+
+
+def _positive(values, floor):
+    return np.maximum(values, floor)
+
+
+def linear_start(pca, scaler, feature_std, *, variational, min_variance):
+    """PCA's solution as the network's linear layers, in the scaled coordinates.
+
+    The network sees ``x_s = (x - offset) / scale`` (``scaler``) and outputs
+    scaled values. PCA's codes ``V (x - mean)`` are then ``A x_s + a`` and its
+    reconstruction ``V.T z + mean`` is ``B z + b`` in scaled units. For the
+    variational model the start is probabilistic PCA (Tipping and Bishop, 1999):
+    with ``W = V.T (L - s2) ** 0.5``, the posterior of z given x is
+    ``N((L - s2) ** 0.5 / L * V (x - mean), s2 / L)``, the decoder is
+    ``W z + mean``, and the noise variance is ``s2`` in X's units.
+
+    Parameters
+    ----------
+    pca : fitted PCA
+    scaler : Scaler
+        The network's input scaling.
+    feature_std : ndarray of shape (n_features,)
+        Each feature's standard deviation in X's units (non-zero).
+    variational : bool
+    min_variance : float
+        Floor of the noise variance in scaled units (the Gaussian likelihood's).
+
+    Returns
+    -------
+    start : dict of ndarray (float64)
+        ``encoder_weight`` (k, d), ``encoder_bias`` (k,), ``decoder_weight``
+        (d, k), ``decoder_bias`` (d,), ``input_shift`` and ``input_scale``
+        (d,: the residual encoder sees standardised features), ``code_scale``
+        and ``code_std`` (k,), ``output_scale`` (d,); for the variational model also
+        ``log_var`` (k,), the posterior log-variance, and ``noise_log_var``
+        (d,), the likelihood's log-variance per scaled feature.
+    """
+    offset, scale = scaler.offset, scaler.scale
+    V = pca.components_.astype(np.float64)
+    mean = pca.mean_.astype(np.float64)
+    variance = pca.explained_variance_.astype(np.float64)
+    tiny = np.finfo(np.float64).tiny
+    start = {
+        "input_shift": (mean - offset) / scale,
+        "input_scale": feature_std / scale,
+        "output_scale": feature_std / scale,
+        "decoder_bias": (mean - offset) / scale,
+    }
+    if variational:
+        # the likelihood's noise variance per scaled feature, floored where the
+        # likelihood floors it, and the same floor in X's units for the codes
+        noise = max(float(pca.noise_variance_), min_variance * float(np.max(scale)) ** 2)
+        noise_log_var = np.log(np.maximum(noise / scale**2, min_variance))
+        variance = _positive(variance, noise)
+        loading = np.sqrt(variance - noise)  # the columns of W, in X's units
+        posterior = loading / variance
+        start.update(
+            encoder_weight=posterior[:, None] * V * scale,
+            encoder_bias=posterior * (V @ (offset - mean)),
+            decoder_weight=(V.T * loading) / scale[:, None],
+            code_scale=np.ones_like(variance),
+            # the posterior means' standard deviation over the training rows
+            code_std=_positive(loading / np.sqrt(variance), tiny),
+            log_var=np.log(noise / variance),
+            noise_log_var=noise_log_var,
+        )
+    else:
+        start.update(
+            encoder_weight=V * scale,
+            encoder_bias=V @ (offset - mean),
+            decoder_weight=V.T / scale[:, None],
+            code_scale=np.sqrt(_positive(variance, 1e-12 * variance.max() + tiny)),
+        )
+        start["code_std"] = start["code_scale"]
+    return start
+
+
+def pca_model(estimator):
+    """A fitted :class:`~sklearn.decomposition.PCA` holding the estimator's PCA start.
+
+    Built from the estimator's fitted PCA attributes, so that PCA's own methods
+    (``get_covariance``, ``get_precision``, ``score_samples``) compute on them
+    exactly as on the PCA the estimator started from.
+    """
+    pca = PCA(n_components=estimator.n_components_, whiten=estimator.whiten)
+    for name in PCA_ATTRIBUTES:
+        setattr(pca, name, getattr(estimator, name))
+    pca.n_components_ = estimator.n_components_
+    pca.n_features_in_ = estimator.n_features_in_
+    return pca
