@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: F401
 
