@@ -173,7 +173,9 @@ def _check_archive(path, where):
     try:
         with zipfile.ZipFile(path) as archive:
             records = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+    except (PermissionError, IsADirectoryError):
+        raise
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError) as error:
         raise ValueError(
             f"{where} is not a file written by sk_autoencoder.io.save: it is not "
             f"a zip archive as torch.save writes ({size} bytes; empty, truncated "
@@ -575,13 +577,14 @@ def _check_keys(entries, allowed, optional, what):
     missing = sorted(set(allowed) - set(optional) - set(entries))
     if missing:
         raise ValueError(
-            f"The file's {what} was saved by an earlier version of sk_autoencoder "
-            f"or altered: it lacks {missing}; fit the model again and save it."
+            "The file was saved by an earlier version of sk_autoencoder or "
+            f"altered: {missing} missing from its {what}; fit the model again and "
+            "save it."
         )
     unknown = sorted(set(entries) - set(allowed))
     if unknown:
         raise ValueError(
-            f"The file's {what} holds {unknown}, which this version of "
+            f"The file holds {unknown} in its {what}, which this version of "
             "sk_autoencoder never saves (a newer version, or an altered file); "
             "refusing to load it."
         )
@@ -675,7 +678,7 @@ def _check_payload(payload, module, device, where="The file"):
         raise ValueError(f"{where} is not a file written by sk_autoencoder.io.save.")
     if payload.get("class") == AutoencoderOutlierDetector.__name__:
         return _check_detector(payload, module, device)
-    return _check_transformer(payload, module, device, "payload", ("format",))
+    return _check_transformer(payload, module, device, "model", ("format",))
 
 
 def _check_class(name, classes, what):
@@ -872,7 +875,9 @@ def _check_history(text, what):
 
 def _check_detector(payload, module, device):
     fields = {f.key for f in _DETECTOR_STATE}
-    _check_keys(payload, {"format", "class", "params", "estimator_", *fields}, (), "payload")
+    _check_keys(
+        payload, {"format", "class", "params", "estimator_", *fields}, (), "detector"
+    )
     inner_payload = payload["estimator_"]
     inner_name = inner_payload.get("class") if isinstance(inner_payload, dict) else None
     _check_class(inner_name, _TRANSFORMERS, "detector's inner estimator")
@@ -927,7 +932,7 @@ def _load_optimizer_state(optimizer, entries, name):
     Only the tensors come from the file: learning rate and the other settings
     are those of the estimator's parameters, so a file cannot set them.
     """
-    what = "payload state 'optimizer'"
+    what = "optimizer state"
     params = [p for group in optimizer.param_groups for p in group["params"]]
     names = _OPTIMIZER_STATE.get(name)
     for index, entry in entries.items():
