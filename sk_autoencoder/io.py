@@ -31,7 +31,6 @@ Examples
 True
 """
 
-import copy
 import json
 import math
 import os
@@ -184,9 +183,8 @@ def _check_archive(path, where):
     names = [r.filename for r in records]
     folders = {name.split("/", 1)[0] for name in names}
     folder = folders.pop() if len(folders) == 1 else None
-    if folder in (None, "", ".", "..") or "\\" in folder or len(set(names)) < len(
-        names
-    ):
+    is_unique = len(set(names)) == len(names)
+    if folder in (None, "", ".", "..") or "\\" in folder or not is_unique:
         raise ValueError(
             f"{where} is not a file written by sk_autoencoder.io.save: its records "
             f"do not sit in one folder under unique names ({names[:5]!r}...)."
@@ -214,10 +212,10 @@ def _check_archive(path, where):
                 f"{record.file_size} bytes that the {size}-byte file cannot hold; "
                 "it is truncated or altered."
             )
-    pickle_bytes = next(r.file_size for r in records if r.filename.endswith(".pkl"))
-    total = sum(r.file_size for r in records)
     if f"{folder}/data.pkl" not in names:
         raise ValueError(f"{where} is not a file written by sk_autoencoder.io.save.")
+    pickle_bytes = next(r.file_size for r in records if r.filename.endswith(".pkl"))
+    total = sum(r.file_size for r in records)
     if pickle_bytes > _MAX_PICKLE_BYTES or total > _MAX_ARCHIVE_BYTES or total > size:
         raise ValueError(
             f"{where} declares {pickle_bytes} bytes of structure and {total} bytes "
@@ -249,7 +247,9 @@ def _read_archive(path, where):
 
 def _default_device(payload):
     """The saved device, or the CPU, with a warning, for CUDA on a machine without."""
-    transformer = payload.get("estimator_", payload) if isinstance(payload, dict) else {}
+    if not isinstance(payload, dict):
+        return None
+    transformer = payload.get("estimator_", payload)
     params = transformer.get("params") if isinstance(transformer, dict) else None
     saved = params.get("device") if isinstance(params, dict) else None
     if saved == "cuda" and not torch.cuda.is_available():
@@ -281,7 +281,7 @@ def _check_tensor(value, what, dtype, shape, sizes):
     if value.layout != torch.strided:
         _refuse(what, f"is a {value.layout} tensor; io.save writes dense ones")
     if value.device.type != "cpu":
-        _refuse(what, f"is a tensor on the {value.device.type!r} device, with no values")
+        _refuse(what, f"is a tensor on the {value.device.type!r} device, not the CPU")
     if value.dtype != dtype:
         _refuse(what, f"has dtype {value.dtype}; expected {dtype}")
     expected = [sizes[d] if isinstance(d, str) else d for d in shape]
@@ -473,8 +473,12 @@ _CLASS_STATE = {
         _Field(
             "noise_bounds",
             "_noise_bounds",
-            _ArrayPair(_Array(_FEATURES), _Array(_FEATURES), to_pair=tuple,
-                       from_pair=lambda *bounds: bounds),
+            _ArrayPair(
+                _Array(_FEATURES),
+                _Array(_FEATURES),
+                to_pair=tuple,
+                from_pair=lambda *bounds: bounds,
+            ),
         ),
     ),
 }
@@ -744,7 +748,9 @@ def _check_state_against_params(state, params, module, what):
     shape = check_image_shape(params["architecture"], params["image_shape"], n_features)
     saved = state["image_shape"]
     if (saved if saved is None else tuple(saved)) != shape:
-        _refuse(f"{what} 'image_shape'", f"is {saved!r} but its parameters say {shape!r}")
+        _refuse(
+            f"{what} 'image_shape'", f"is {saved!r} but its parameters say {shape!r}"
+        )
     n_components = params["n_components"]
     if isinstance(n_components, Integral) and state["n_components_"] != n_components:
         _refuse(
@@ -805,9 +811,8 @@ def _check_state_dict(stored, expected, what, hint):
     if not isinstance(stored, dict) or not all(isinstance(k, str) for k in stored):
         _refuse(what, "is not a dict of named tensors")
     if expected is not None and set(stored) != set(expected):
-        missing, unknown = sorted(set(expected) - set(stored)), sorted(
-            set(stored) - set(expected)
-        )
+        missing = sorted(set(expected) - set(stored))
+        unknown = sorted(set(stored) - set(expected))
         raise ValueError(
             f"The weights in the file's {what} do not fit the network its "
             "parameters describe: "
@@ -854,7 +859,7 @@ def _check_history(text, what):
     try:
         epochs = json.loads(text)
     except (ValueError, RecursionError) as error:
-        _refuse(what, f"is not JSON that skorch's History reads ({type(error).__name__})")
+        _refuse(what, f"is not JSON skorch's History reads ({type(error).__name__})")
     if not isinstance(epochs, list) or not all(isinstance(e, dict) for e in epochs):
         _refuse(what, "is not a list of one record per epoch")
     for epoch in epochs:
@@ -886,7 +891,10 @@ def _check_detector(payload, module, device):
     _check_params(
         AutoencoderOutlierDetector, params, "detector parameters", {"estimator": inner}
     )
-    sizes = {"n_features_in_": inner.n_features_in_, "n_components_": inner.n_components_}
+    sizes = {
+        "n_features_in_": inner.n_features_in_,
+        "n_components_": inner.n_components_,
+    }
     _check_fields(payload, _DETECTOR_STATE, sizes, "detector")
     detector = AutoencoderOutlierDetector(inner, **params)
     detector.estimator_ = inner
