@@ -140,8 +140,35 @@ def feature_range(X):
     return low, high
 
 
+def _exact_factor(magnitude):
+    """Per feature, the power of two ``f`` with ``magnitude * f`` in [0.5, 1).
+
+    Multiplying by a power of two is exact in floating point, so statistics of
+    ``X * f`` are those of X times ``f``, bit for bit, and cannot overflow.
+    """
+    _, exponent = np.frexp(magnitude)
+    return np.ldexp(1.0, -exponent)
+
+
+def _check_representable(spread, kind, low, high):
+    """Refuse features whose spread overflows float64, where no scale can hold it."""
+    bad = np.flatnonzero(~np.isfinite(spread))
+    if bad.size:
+        j = int(bad[0])
+        raise ValueError(
+            f"input_scaling={kind!r} cannot scale feature {j}: its values span "
+            f"[{low[j]:g}, {high[j]:g}], a range that overflows float64. Divide X "
+            "by a constant (or take logarithms) before fitting."
+        )
+
+
 def fit_scaler(X, kind):
     """Fit the scaling named by ``input_scaling`` on X, chunk by chunk.
+
+    The statistics are computed on each feature multiplied by a power of two that
+    brings its largest magnitude into [0.5, 1), and scaled back: the same bits as
+    on X itself, but sums and squares of values up to float64's largest cannot
+    overflow. A feature whose range itself overflows float64 is refused.
 
     Parameters
     ----------
@@ -157,19 +184,41 @@ def fit_scaler(X, kind):
         return Scaler(np.zeros(n_features), np.ones(n_features))
     if kind == "minmax":
         low, high = feature_range(X)
-        return Scaler(low, _nonzero_scale(high - low))
+        factor = _exact_factor(np.maximum(np.abs(low), np.abs(high)))
+        with np.errstate(over="ignore"):  # an overflow is refused just below
+            spread = (high * factor - low * factor) / factor
+        _check_representable(spread, kind, low, high)
+        return Scaler(low, _nonzero_scale(spread))
     # two passes (mean, then squared deviations) are stable where the
-    # sum-of-squares shortcut loses every digit on data with a large offset
+    # sum-of-squares shortcut loses every digit on data with a large offset; the
+    # first also finds each feature's factor, rescaling its running sum (exactly)
+    # whenever a chunk holds a larger magnitude
     total = np.zeros(n_features)
+    factor = np.ones(n_features)
+    low = np.full(n_features, np.inf)
+    high = np.full(n_features, -np.inf)
     for rows in iter_chunks(n_rows, chunk_rows(n_features)):
-        total += take_rows(X, rows, np.float64).sum(axis=0)
-    mean = total / n_rows
+        chunk = take_rows(X, rows, np.float64)
+        np.minimum(low, chunk.min(axis=0), out=low)
+        np.maximum(high, chunk.max(axis=0), out=high)
+        new_factor = np.minimum(
+            factor, _exact_factor(np.maximum(np.abs(low), np.abs(high)))
+        )
+        total *= new_factor / factor
+        factor = new_factor
+        chunk *= factor
+        total += chunk.sum(axis=0)
+    scaled_mean = total / n_rows
     squares = np.zeros(n_features)
     for rows in iter_chunks(n_rows, chunk_rows(n_features)):
         chunk = take_rows(X, rows, np.float64)
-        chunk -= mean
+        chunk *= factor
+        chunk -= scaled_mean
         squares += np.einsum("ij,ij->j", chunk, chunk)
-    return Scaler(mean, _nonzero_scale(np.sqrt(squares / n_rows)))
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        std = np.sqrt(squares / n_rows) / factor
+    _check_representable(std, kind, low, high)
+    return Scaler(scaled_mean / factor, _nonzero_scale(std))
 
 
 def data_range(X):
@@ -178,6 +227,11 @@ def data_range(X):
     for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
         chunk = X[rows]
         if sp.issparse(chunk):
+            if not chunk.has_canonical_format:
+                # duplicate entries add up when densified: range over their sums,
+                # on a copy, as the caller's matrix is never modified
+                chunk = chunk.copy()
+                chunk.sum_duplicates()
             values = chunk.data
             if chunk.nnz < chunk.shape[0] * chunk.shape[1]:
                 low, high = min(low, 0.0), max(high, 0.0)

@@ -3,6 +3,7 @@
 import math
 from numbers import Integral
 
+import numpy as np
 import torch
 
 # scikit-learn's private helpers are imported here only, and re-exported, so that a
@@ -13,10 +14,44 @@ from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     Interval,
     RealNotInt,
     StrOptions,
+    validate_parameter_constraints,
 )
-from sklearn.utils.validation import check_is_fitted, validate_data  # noqa: F401
+from sklearn.utils.validation import check_is_fitted  # noqa: F401  (re-exported)
+from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
 from sk_autoencoder._data import data_range
+
+# the network trains in float32: unscaled inputs beyond its range become inf
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def validate_data(estimator, X, **kwargs):
+    """scikit-learn's ``validate_data``, reporting missing values as such.
+
+    A pandas object column holding ``pd.NA`` or ``None`` fails scikit-learn's
+    conversion to float with a ``TypeError`` about ``float()``; this says what
+    is wrong instead, with a ``ValueError`` as for NaN.
+    """
+    try:
+        return _sklearn_validate_data(estimator, X, **kwargs)
+    except TypeError as error:
+        columns = _columns_with_missing_values(X)
+        if not columns:
+            raise
+        raise ValueError(
+            f"Input X contains missing values (pd.NA or None) in columns "
+            f"{columns!r}. {type(estimator).__name__} does not accept missing "
+            "values; impute them first, for example with "
+            "sklearn.impute.SimpleImputer."
+        ) from error
+
+
+def _columns_with_missing_values(X):
+    """The names of a DataFrame's columns that hold missing values."""
+    if not (hasattr(X, "isna") and hasattr(X, "columns")):
+        return []
+    has_missing = np.asarray(X.isna().any(axis=0))
+    return [column for column, bad in zip(X.columns, has_missing) if bad]
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes):
@@ -31,7 +66,20 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
 
 
 def check_loss_and_data(loss, input_scaling, X):
-    """``loss='bce'`` needs the network's input in [0, 1]."""
+    """What the network's input needs: [0, 1] for ``loss='bce'``, float32's range.
+
+    With ``input_scaling=None`` X reaches the network unscaled, in float32, so
+    values beyond float32's largest would become infinite.
+    """
+    if input_scaling is None and loss != "bce":
+        low, high = data_range(X)
+        if max(-low, high) > _FLOAT32_MAX:
+            raise ValueError(
+                f"X ranges over [{low:g}, {high:g}], which overflows float32 "
+                f"(largest {_FLOAT32_MAX:g}), the precision the network trains "
+                "in, when input_scaling=None; use input_scaling='standard' or "
+                "'minmax'."
+            )
     if loss != "bce":
         return
     if input_scaling == "standard":
