@@ -79,8 +79,12 @@ for row in results:
 # The first test digits, then what each model rebuilds from 2 and from 8 codes.
 
 n_digits = 8
+test_mse = {(row["model"], row["n_components"]): row["mse"] for row in results}
 panels = [("original", X_test)] + [
-    (f"{name}, {n} codes", reconstructions[name, n])
+    (
+        f"{name}, {n} codes\ntest MSE {test_mse[name, n]:.2f}",
+        reconstructions[name, n],
+    )
     for n in (2, 8)
     for name in ("PCA", "autoencoder")
 ]
@@ -93,7 +97,7 @@ for (label, images), row_axes in zip(panels, axes, strict=True):
         ax.set_xticks([])
         ax.set_yticks([])
     row_axes[0].set_ylabel(label, rotation=0, ha="right", va="center")
-fig.suptitle("Test digits and their reconstructions")
+fig.suptitle("Test digits and their reconstructions (MSE over all test digits)")
 OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "quickstart.png", dpi=120, bbox_inches="tight")
-print(f"figure saved to {OUTPUT / 'quickstart.png'}")
+print("figure saved to output/quickstart.png, next to this script")

@@ -242,6 +242,7 @@ class StopReport(Callback):
         self.total = total
 
     def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history)
         self.n_epochs_, self.in_epoch_ = 0, False
 
     def on_epoch_begin(self, net, **kwargs):
@@ -274,11 +275,15 @@ class StopReport(Callback):
         else:
             reason = f"Trained {self.n_epochs_} epoch(s), up to epoch {epoch}"
         best = stopping.best_epoch_
-        if stopping.load_best and 0 < best < epoch:
-            reason += (
-                f"; the weights of epoch {best} "
-                f"({monitor}={net.history[best - 1, monitor]:.4g}) are restored"
-            )
+        if stopping.load_best and best < epoch:
+            if best > self.first_epoch_:
+                reason += (
+                    f"; the weights of epoch {best} "
+                    f"({monitor}={net.history[best - 1, monitor]:.4g}) are restored"
+                )
+            else:
+                # a stopping rule may count the starting weights as a candidate
+                reason += "; no epoch beat the starting weights, which are restored"
         return (
             f"{reason}.\nLosses are the training criterion (e.g. the mean squared "
             "error per feature) on the data as the network sees it, after "
