@@ -5,7 +5,6 @@ import sys
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 import torch
 from joblib import Parallel, delayed, parallel_backend
 from sklearn.model_selection import GridSearchCV
