@@ -24,12 +24,13 @@ OUTPUT = Path(__file__).resolve().parent / "output"
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, stratify=y, random_state=0)[:2]
 
+# max_epochs is a ceiling: early stopping ends both fits before it
 models = {
     "shallow (64,)": AutoencoderTransformer(
-        8, hidden_layer_sizes=(64,), random_state=0
+        8, hidden_layer_sizes=(64,), max_epochs=500, random_state=0
     ),
     "deep (128, 64, 32)": AutoencoderTransformer(
-        8, hidden_layer_sizes=(128, 64, 32), random_state=0
+        8, hidden_layer_sizes=(128, 64, 32), max_epochs=500, random_state=0
     ),
     "PCA": PCA(n_components=8),
 }

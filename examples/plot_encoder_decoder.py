@@ -23,8 +23,9 @@ OUTPUT = Path(__file__).resolve().parent / "output"
 X, y = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X, test_size=0.25, stratify=y, random_state=0)[:2]
 
+# max_epochs is a ceiling: early stopping ends the fit before it
 autoencoder = AutoencoderTransformer(
-    n_components=32, hidden_layer_sizes=(64,), max_epochs=100, random_state=0
+    n_components=32, hidden_layer_sizes=(64,), max_epochs=500, random_state=0
 ).fit(X_train)
 
 codes = autoencoder.transform(X_test)  # the encoder: 64 pixels -> 32 codes

@@ -53,13 +53,13 @@ OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "vae_samples.png", dpi=120, bbox_inches="tight")
 
 # %%
-# The axes span the central 98% of the codes on each axis, with a margin, so
+# The axes span the central 96% of the codes on each axis, with a margin, so
 # that a few digits encoded far out do not squash the clusters into a corner;
 # the title says how many lie beyond.
 
 codes = vae.transform(X_test)
-low, high = np.percentile(codes, [1, 99], axis=0)
-margin = 0.15 * (high - low)
+low, high = np.percentile(codes, [2, 98], axis=0)
+margin = 0.1 * (high - low)
 low, high = low - margin, high + margin
 n_outside = np.sum(np.any((codes < low) | (codes > high), axis=1))
 fig, ax = plt.subplots(figsize=(6, 5))
