@@ -41,7 +41,7 @@ for name, model in models.items():
     mse = np.mean((X_test - model.inverse_transform(model.transform(X_test))) ** 2)
     print(f"{name:20s} test MSE {mse:5.2f}   fit {seconds:5.2f} s")
 
-fig, ax = plt.subplots(figsize=(6, 4))
+fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 for name, model in models.items():
     if name == "PCA":
         continue

@@ -63,7 +63,9 @@ panels = [
     ),
     ("clean", X_test),
 ]
-fig, axes = plt.subplots(len(panels), n_images, figsize=(n_images, 4.6))
+fig, axes = plt.subplots(
+    len(panels), n_images, figsize=(n_images + 2, 4.6), layout="constrained"
+)
 for row, (title, images) in enumerate(panels):
     for col in range(n_images):
         axes[row, col].imshow(images[col].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)

@@ -89,7 +89,10 @@ panels = [("original", X_test)] + [
     for name in ("PCA", "autoencoder")
 ]
 fig, axes = plt.subplots(
-    len(panels), n_digits, figsize=(n_digits * 0.9, len(panels) * 1.0)
+    len(panels),
+    n_digits,
+    figsize=(n_digits * 0.9 + 1.5, len(panels) * 1.0),
+    layout="constrained",
 )
 for (label, images), row_axes in zip(panels, axes, strict=True):
     for image, ax in zip(images[:n_digits], row_axes, strict=True):
