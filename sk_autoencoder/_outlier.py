@@ -7,7 +7,6 @@ import numpy as np
 import torch
 from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.covariance import EmpiricalCovariance, MinCovDet
 
 from sk_autoencoder._autoencoder import AutoencoderTransformer
 from sk_autoencoder._base import _FLOAT_DTYPES, _TORCH_DTYPES
@@ -72,6 +71,10 @@ def fit_code_covariance(codes, seed):
     robust spread to measure: the plain covariance of all codes is used instead,
     with a warning.
     """
+    # imported here: sklearn.covariance brings in linear_model and svm, which
+    # importing the package has no use for
+    from sklearn.covariance import EmpiricalCovariance, MinCovDet
+
     try:
         return MinCovDet(random_state=seed).fit(codes)
     except ValueError:
