@@ -575,7 +575,12 @@ class _BaseAutoencoder(
         """Draw the seed, fit the PCA start, build the network there."""
         self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self._fit_data_state(X)
-        pca = fit_pca(X, self, self._seed)
+        standard = (
+            self._scaler
+            if self.input_scaling == "standard"
+            else fit_scaler(X, "standard")
+        )
+        pca = fit_pca(X, self, self._seed, standard)
         for name in PCA_ATTRIBUTES:
             setattr(self, name, getattr(pca, name))
         self.n_components_ = int(pca.n_components_)
@@ -588,15 +593,10 @@ class _BaseAutoencoder(
             )
         self._build_network(X.shape[1])
         if self._anchored:
-            feature_std = (
-                self._scaler.scale
-                if self.input_scaling == "standard"
-                else fit_scaler(X, "standard").scale
-            )
             start = linear_start(
                 pca,
                 self._scaler,
-                feature_std,
+                standard.scale,
                 variational=self._variational,
                 min_variance=self._MIN_VARIANCE,
             )

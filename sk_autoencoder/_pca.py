@@ -9,6 +9,7 @@ attributes are the estimators' PCA attributes.
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.decomposition import PCA
 
 from sk_autoencoder._data import data_range
@@ -27,15 +28,18 @@ PCA_ATTRIBUTES = (
 
 # the covariance matrix of this many features takes 8 MB in float64
 _COVARIANCE_MAX_FEATURES = 1000
+# a mean this many times the largest standard deviation is removed before PCA
+_CENTRE_ABOVE = 1e4
 
 
-def fit_pca(X, estimator, seed):
+def fit_pca(X, estimator, seed, standard):
     """Fit the PCA start of ``estimator`` on X with the estimator's PCA arguments.
 
     ``svd_solver='auto'`` is ``'covariance_eigh'`` up to
     ``_COVARIANCE_MAX_FEATURES`` features: exact, it never copies X, and it gives
     the same start for a sparse X as for its dense equivalent; above, it is
-    PCA's own ``'auto'``. ``seed`` seeds the randomized and arpack solvers. The arpack tolerance is
+    PCA's own ``'auto'``. ``seed`` seeds the randomized and arpack solvers;
+    ``standard`` is X's standard scaler (means and standard deviations). The arpack tolerance is
     PCA's default (machine precision): the estimators' ``tol`` is the training
     tolerance. X is never modified (``copy`` is PCA's, but the estimators'
     inputs are validated copies or read-only views anyway).
@@ -50,6 +54,15 @@ def fit_pca(X, estimator, seed):
     solver = estimator.svd_solver
     if solver == "auto" and X.shape[1] <= _COVARIANCE_MAX_FEATURES:
         solver = "covariance_eigh"
+    # the covariance solver computes X.T @ X - n mean mean.T, which loses every
+    # digit of the spread when the mean dwarfs it (timestamps, say): such data
+    # is centred first, on a copy
+    shift = None
+    if not sp.issparse(X) and (
+        np.max(np.abs(standard.offset)) > _CENTRE_ABOVE * np.max(standard.scale)
+    ):
+        shift = standard.offset
+        X = X - shift.astype(X.dtype)
     factor = _exact_rescaling(X)
     pca = PCA(
         n_components=estimator.n_components,
@@ -73,6 +86,8 @@ def fit_pca(X, estimator, seed):
                 "variances (PCA's explained_variance_, in X's units) overflow "
                 "float64. Divide X by a constant before fitting."
             )
+    if shift is not None:
+        pca.mean_ = pca.mean_ + shift
     return pca
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from scipy.stats import multivariate_normal
 import torch
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
@@ -263,10 +264,27 @@ def test_inverse_transform_of_transform_is_reconstruct(
 
 
 @pytest.mark.parametrize("cls", SQUARED_ERROR_SCORED, ids=lambda cls: cls.__name__)
-def test_score_samples_is_minus_mean_squared_error(cls, X_digits, fitted_on_dense):
+def test_score_samples_is_the_code_and_residual_log_density(
+    cls, X_digits, fitted_on_dense
+):
     est = fitted_on_dense(cls)
-    expected = -np.mean((X_digits - est.reconstruct(X_digits)) ** 2, axis=1)
-    np.testing.assert_allclose(est.score_samples(X_digits), expected, rtol=1e-10)
+    residual = X_digits - est.reconstruct(X_digits)
+    np.testing.assert_allclose(
+        est.reconstruction_errors(X_digits), residual**2, rtol=1e-10
+    )
+    # by hand: a Gaussian of the codes (in PCA's units) and an isotropic
+    # Gaussian of the residual in the n_features - n_components directions
+    n_left = X_digits.shape[1] - est.n_components_
+    code_part = multivariate_normal(
+        est.latent_mean_, est.latent_covariance_
+    ).logpdf(est.transform(X_digits))
+    noise = est.reconstruction_noise_variance_
+    residual_part = -0.5 * (
+        n_left * np.log(2 * np.pi * noise) + (residual**2).sum(axis=1) / noise
+    )
+    np.testing.assert_allclose(
+        est.score_samples(X_digits), code_part + residual_part, rtol=1e-6
+    )
 
 
 @parametrize_transformers
@@ -336,7 +354,10 @@ def _offset_and_scale(X, input_scaling):
 def test_network_sees_scaled_features_and_output_is_in_original_units(input_scaling):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 5)) * [1, 10, 100, 0.1, 3] + [0, -50, 1000, 2, 0]
-    ae = AutoencoderTransformer(input_scaling=input_scaling, **FAST).fit(X)
+    # a plain network (the PCA-anchored one reports codes in PCA's units)
+    ae = AutoencoderTransformer(
+        input_scaling=input_scaling, init="random", **FAST
+    ).fit(X)
     offset, scale = _offset_and_scale(X, input_scaling)
     module = copy.deepcopy(ae.module_).cpu().double().eval()
     with torch.no_grad():

@@ -22,11 +22,11 @@ def test_partial_fit_over_chunks_trains_like_fit(X_digits):
             chunked.partial_fit(chunk)
     assert chunked.n_iter_ == 3 * FAST["max_epochs"]
     full = AutoencoderTransformer(**FAST).fit(X_digits)
-    # same data, same number of steps: the losses end up close, and both learn
-    untrained = AutoencoderTransformer(**{**FAST, "max_epochs": 1}).partial_fit(
-        X_digits
-    )
-    assert chunked.score(X_digits) > untrained.score(X_digits)
+    # same data, same number of steps: the scores end up close, and the chunked
+    # model learns past where its first call left it (the PCA start of the
+    # first chunk, one epoch on)
+    first = AutoencoderTransformer(**FAST).partial_fit(np.array_split(X_digits, 3)[0])
+    assert chunked.score(X_digits) > first.score(X_digits)
     assert chunked.score(X_digits) == pytest.approx(full.score(X_digits), rel=0.25)
 
 
