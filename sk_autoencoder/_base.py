@@ -329,8 +329,9 @@ class _BaseAutoencoder(
         chunk = inference_chunk_rows(self.n_features_in_, torch.device(device).type)
         with torch.inference_mode():
             for rows in iter_chunks(Z.shape[0], chunk):
-                # a writable array: torch warns about (and may write) others
-                z = torch.from_numpy(np.require(Z[rows], requirements="W")).to(device)
+                # a copy: a module may decode in place (relu_), and Z may be the
+                # caller's array
+                z = torch.from_numpy(np.array(Z[rows], order="C")).to(device)
                 X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
         return X_original
 

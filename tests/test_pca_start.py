@@ -1,6 +1,7 @@
 """The PCA start (init='pca'): equality with PCA before training, PCA's interface."""
 
 import numpy as np
+import torch
 import pytest
 from sklearn.base import clone
 from sklearn.cluster import KMeans
@@ -219,3 +220,27 @@ def test_pca_idioms_run_unchanged(digits):
     )
     assert pipe.fit(X, y).score(X, y) > 0.5
     clone(pipe).set_params(autoencodertransformer__n_components=4).fit(X, y)
+
+
+class _InPlaceDecoder(torch.nn.Module):
+    """A user module whose decode writes into its input, as ``relu_`` does."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.encoder = torch.nn.Linear(n_features, n_components)
+        self.decoder = torch.nn.Linear(n_components, n_features)
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z.relu_())
+
+
+def test_inverse_transform_leaves_the_callers_codes_alone(X_digits):
+    est = AutoencoderTransformer(**FAST, module=_InPlaceDecoder).fit(X_digits)
+    codes = est.transform(X_digits)
+    assert (codes < 0).any()
+    before = codes.copy()
+    est.inverse_transform(codes)
+    np.testing.assert_array_equal(codes, before)
