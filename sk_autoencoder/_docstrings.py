@@ -24,8 +24,8 @@ n_components : int, float, 'mle' or None, default=None
 default='auto'
         Solver of the PCA start, as in :class:`~sklearn.decomposition.PCA`,
         except that ``'auto'`` is ``'covariance_eigh'`` up to 1,000 features
-        (exact, without a copy of X, and the same start for sparse X as for its
-        dense equivalent) and PCA's ``'auto'`` above.
+        (exact, without a copy of X, and the same start, to float64 rounding,
+        for sparse X as for its dense equivalent) and PCA's ``'auto'`` above.
 
     iterated_power : int or 'auto', default='auto'
         Power iterations of the randomized solver of the PCA start.

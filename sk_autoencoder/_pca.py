@@ -37,7 +37,8 @@ def fit_pca(X, estimator, seed, standard):
 
     ``svd_solver='auto'`` is ``'covariance_eigh'`` up to
     ``_COVARIANCE_MAX_FEATURES`` features: exact, it never copies X, and it gives
-    the same start for a sparse X as for its dense equivalent; above, it is
+    the same start for a sparse X as for its dense equivalent (to float64
+    rounding); above, it is
     PCA's own ``'auto'``. ``seed`` seeds the randomized and arpack solvers;
     ``standard`` is X's standard scaler (means and standard deviations). The arpack tolerance is
     PCA's default (machine precision): the estimators' ``tol`` is the training
@@ -59,7 +60,7 @@ def fit_pca(X, estimator, seed, standard):
     # is centred first, on a copy
     shift = None
     if not sp.issparse(X) and (
-        np.max(np.abs(standard.offset)) > _CENTRE_ABOVE * np.max(standard.scale)
+        np.max(np.abs(standard.offset)) / np.max(standard.scale) > _CENTRE_ABOVE
     ):
         shift = standard.offset
         X = X - shift.astype(X.dtype)
@@ -73,13 +74,19 @@ def fit_pca(X, estimator, seed, standard):
         whiten=estimator.whiten,
         copy=True,
         random_state=seed,
-    ).fit(X if factor == 1.0 else X * factor)
+    )
+    with np.errstate(invalid="ignore"):  # constant X: PCA's ratios are 0 / 0
+        pca.fit(X if factor == 1.0 else X * factor)
+    # constant X explains no variance (PCA itself leaves 0 / 0 there)
+    pca.explained_variance_ratio_ = np.nan_to_num(pca.explained_variance_ratio_)
     if factor != 1.0:
-        # back to X's units, exactly: the factor is a power of two
-        pca.mean_ = pca.mean_ / factor
-        pca.explained_variance_ = pca.explained_variance_ / factor**2
-        pca.singular_values_ = pca.singular_values_ / factor
-        pca.noise_variance_ = pca.noise_variance_ / factor**2
+        # back to X's units, exactly: the factor is a power of two (divided
+        # twice rather than by its square, which may underflow)
+        with np.errstate(over="ignore"):
+            pca.mean_ = pca.mean_ / factor
+            pca.explained_variance_ = pca.explained_variance_ / factor / factor
+            pca.singular_values_ = pca.singular_values_ / factor
+            pca.noise_variance_ = pca.noise_variance_ / factor / factor
         if not np.isfinite(pca.explained_variance_).all():
             raise ValueError(
                 f"X holds values of magnitude up to {1 / factor:.3g}, whose "
