@@ -1,16 +1,15 @@
 """AutoencoderOutlierDetector: rows an autoencoder rebuilds badly, or codes far out."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
 import torch
 from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.covariance import EmpiricalCovariance, MinCovDet
+from sklearn.covariance import EmpiricalCovariance
 
-from sk_autoencoder._autoencoder import AutoencoderTransformer
 from sk_autoencoder._base import _FLOAT_DTYPES, _TORCH_DTYPES
+from sk_autoencoder._denoising import DenoisingAutoencoder
 from sk_autoencoder._validation import (
     HasMethods,
     Interval,
@@ -31,6 +30,17 @@ _VARIANCE_FLOOR = 1e-3
 # the laws of the two statistics match their training values but for this share
 # of the largest, where the outliers among the training rows lie
 _TRIMMED_SHARE = 0.1
+
+
+def default_estimator():
+    """The inner estimator ``estimator=None`` stands for (see the class's Notes)."""
+    return DenoisingAutoencoder(
+        n_components=0.9,
+        hidden_layer_sizes=(64,),
+        noise="masking",
+        noise_level=0.2,
+        max_epochs=30,
+    )
 
 
 def chi2_log_tail(statistic, dof):
@@ -64,28 +74,6 @@ def fit_scaled_chi2(statistic, dof):
     return float(variance / (2.0 * mean)), float(2.0 * mean**2 / variance)
 
 
-def fit_code_covariance(codes, seed):
-    """A robust (minimum covariance determinant) fit of the training codes.
-
-    ``seed`` (the inner estimator's) makes refitting give the same fit. When more
-    than half of the codes coincide (duplicated rows, constant data), there is no
-    robust spread to measure: the plain covariance of all codes is used instead,
-    with a warning.
-    """
-    try:
-        return MinCovDet(random_state=seed).fit(codes)
-    except ValueError:
-        # MinCovDet's error when its support's covariance is exactly zero
-        warnings.warn(
-            "More than half of the training rows have the same code, so the "
-            "code statistic uses the covariance of all codes instead of a "
-            "robust one.",
-            UserWarning,
-            stacklevel=4,
-        )
-        return EmpiricalCovariance().fit(codes)
-
-
 def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
     """The ``'auto'`` threshold on scores that are log tail probabilities.
 
@@ -111,8 +99,9 @@ def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     """Outlier detection from the reconstruction error and the code of an autoencoder.
 
-    A meta-estimator: it fits a clone of ``estimator`` (by default an
-    :class:`AutoencoderTransformer`) on the training rows. A row is abnormal
+    A meta-estimator: it fits a clone of ``estimator`` (by default a small
+    masking :class:`DenoisingAutoencoder` that keeps the components for 90% of
+    the variance; see Notes) on the training rows. A row is abnormal
     when the autoencoder rebuilds it badly (it lies off the learned manifold)
     or when its code lies far from the training codes (it lies on the
     manifold, but in an empty region of it); :meth:`reconstruction_errors`
@@ -123,7 +112,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     estimator : estimator object, default=None
         The autoencoder to fit: an :class:`AutoencoderTransformer`,
         :class:`DenoisingAutoencoder` or :class:`VAETransformer`. It is cloned,
-        never fitted in place; None means ``AutoencoderTransformer()``.
+        never fitted in place. None means the detector's default,
+        ``DenoisingAutoencoder(n_components=0.9, hidden_layer_sizes=(64,),
+        noise='masking', noise_level=0.2, max_epochs=30)``: the codes keep the
+        components for 90% of the variance of the PCA start, and training moves
+        the network off PCA's solution only where rebuilding masked entries
+        improves the validation loss (see Notes for why).
 
     contamination : 'auto' or float, default='auto'
         The share of outliers expected in the training data, which sets
@@ -148,10 +142,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         error, in the inner estimator's scaled units (floored at 1e-3 times
         the mean over features).
 
-    code_covariance_ : sklearn.covariance.MinCovDet
-        Robust location and covariance of the training rows' codes (the inner
-        estimator's ``transform``); an ``EmpiricalCovariance`` of all codes when
-        more than half of them coincide.
+    code_covariance_ : sklearn.covariance.EmpiricalCovariance
+        Mean and covariance of the training rows' codes (the inner estimator's
+        ``transform``).
 
     residual_law_ : tuple of float
         ``(scale, dof)``: the residual statistic divided by ``scale`` follows
@@ -175,7 +168,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     --------
     sklearn.ensemble.IsolationForest : Outlier detection from random partitions.
     sklearn.neighbors.LocalOutlierFactor : Outlier detection from local density.
-    AutoencoderTransformer : The default inner estimator.
+    DenoisingAutoencoder : The default inner estimator.
+    AutoencoderTransformer : An inner estimator without corruption.
 
     Notes
     -----
@@ -184,8 +178,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     ``Q = sum_j r_j ** 2 / v_j``, with r_j feature j's reconstruction error in
     the inner estimator's scaled units and v_j its mean over the training rows
     (``residual_variance_``), and the code statistic ``T``, the squared
-    Mahalanobis distance of z under a robust (minimum covariance determinant)
-    fit of the training codes (``code_covariance_``). They are the squared
+    Mahalanobis distance of z under the mean and covariance of the training
+    codes (``code_covariance_``). They are the squared
     prediction error and Hotelling's T-squared of multivariate process
     monitoring with PCA, here with a nonlinear encoder and decoder. Errors
     are neither Gaussian nor independent across features, so each statistic's
@@ -266,7 +260,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             self, X, accept_sparse="csr", dtype=_FLOAT_DTYPES, ensure_min_samples=2
         )
         estimator = clone(
-            AutoencoderTransformer() if self.estimator is None else self.estimator
+            default_estimator() if self.estimator is None else self.estimator
         )
         if self.random_state is not None:
             estimator.set_params(random_state=self.random_state)
@@ -278,7 +272,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(X.dtype).tiny)
         self.residual_variance_ = np.maximum(mean_errors, floor)
         residual, codes = self._statistics(X)
-        self.code_covariance_ = fit_code_covariance(codes, estimator._seed)
+        # the plain covariance, not a robust one: the minimum covariance
+        # determinant fit leaves out half of the rows, and its distances then
+        # flag the inliers' own tails (mean ROC-AUC 0.828 against 0.846 on the
+        # ADBench development sets, benchmarks/outliers_adbench.py)
+        self.code_covariance_ = EmpiricalCovariance().fit(codes)
         distance = self.code_covariance_.mahalanobis(codes)
         self.residual_law_ = fit_scaled_chi2(residual, X.shape[1])
         self.code_law_ = fit_scaled_chi2(distance, codes.shape[1])
