@@ -110,8 +110,8 @@ sphinx_gallery_conf = {
     "reset_modules_order": "both",
     "plot_gallery": "False" if FAST else "True",
     "image_scrapers": ("matplotlib",),
+    # links from example code to the API pages are resolved from this build
     "doc_module": ("sk_autoencoder",),
-    "reference_url": {"sk_autoencoder": None},
     "backreferences_dir": "gen_modules/backreferences",
     "remove_config_comments": True,
     "min_reported_time": 1,
@@ -183,8 +183,15 @@ else:
         "footer_start": ["copyright"],
         "footer_end": ["sphinx-version"],
     }
-    html_sidebars = {"install": [], "results": []}
+    html_sidebars = {
+        "install": [],
+        "results": [],
+        "changelog": [],
+        "contributing": [],
+    }
 
+html_static_path = ["_static"]
+html_css_files = ["sk_autoencoder.css"]
 html_title = f"sk_autoencoder {release}"
 html_show_sourcelink = False
 

@@ -33,8 +33,10 @@ X_mixed = np.vstack([X[is_zero], X[picked]])
 y_mixed = np.r_[y[is_zero], y[picked]]
 is_outlier = y_mixed != 0
 
+# four codes: with two, the codes of this small set left the robust covariance
+# of the code statistic rank-deficient, and scikit-learn's MinCovDet warned
 detector = AutoencoderOutlierDetector(
-    AutoencoderTransformer(), contamination=0.05, random_state=0
+    AutoencoderTransformer(n_components=4), contamination=0.05, random_state=0
 )
 labels = detector.fit_predict(X_mixed)
 scores = detector.score_samples(X_mixed)
@@ -59,14 +61,16 @@ shown = [*most_abnormal, np.argsort(scores)[len(scores) // 2]]
 titles = [f"{'other' if is_outlier[row] else 'zero'}: {y_mixed[row]}" for row in shown]
 titles[-1] = f"typical {titles[-1]}"
 largest_error = errors[shown].max()
-fig, axes = plt.subplots(3, len(shown), figsize=(1.7 * len(shown), 5.6))
+fig, axes = plt.subplots(
+    3, len(shown), figsize=(1.7 * len(shown) + 1, 5.6), layout="constrained"
+)
 for col, row in enumerate(shown):
     axes[0, col].imshow(X_mixed[row].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16)
     axes[0, col].set_title(titles[col], fontsize=9)
     axes[1, col].imshow(
         reconstructions[row].reshape(8, 8), cmap="gray_r", vmin=0, vmax=16
     )
-    axes[2, col].imshow(
+    error_map = axes[2, col].imshow(
         errors[row].reshape(8, 8), cmap="Reds", vmin=0, vmax=largest_error
     )
 for ax in axes.ravel():
@@ -75,7 +79,12 @@ for ax in axes.ravel():
 row_names = ["image", "reconstruction", "relative error"]
 for ax, name in zip(axes[:, 0], row_names, strict=True):
     ax.set_ylabel(name, fontsize=9)
+fig.colorbar(
+    error_map,
+    ax=axes[2, :],
+    label="squared error / the pixel's\nmean over training rows",
+)
 fig.suptitle("The most abnormal rows and the pixels that made them so")
 OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "outlier_explanation.png", dpi=120, bbox_inches="tight")
-print(f"figure saved to {OUTPUT / 'outlier_explanation.png'}")
+print("figure saved to output/outlier_explanation.png, next to this script")

@@ -79,13 +79,20 @@ for row in results:
 # The first test digits, then what each model rebuilds from 2 and from 8 codes.
 
 n_digits = 8
+test_mse = {(row["model"], row["n_components"]): row["mse"] for row in results}
 panels = [("original", X_test)] + [
-    (f"{name}, {n} codes", reconstructions[name, n])
+    (
+        f"{name}, {n} codes\ntest MSE {test_mse[name, n]:.2f}",
+        reconstructions[name, n],
+    )
     for n in (2, 8)
     for name in ("PCA", "autoencoder")
 ]
 fig, axes = plt.subplots(
-    len(panels), n_digits, figsize=(n_digits * 0.9, len(panels) * 1.0)
+    len(panels),
+    n_digits,
+    figsize=(n_digits * 0.9 + 1.5, len(panels) * 1.0),
+    layout="constrained",
 )
 for (label, images), row_axes in zip(panels, axes, strict=True):
     for image, ax in zip(images[:n_digits], row_axes, strict=True):
@@ -93,7 +100,7 @@ for (label, images), row_axes in zip(panels, axes, strict=True):
         ax.set_xticks([])
         ax.set_yticks([])
     row_axes[0].set_ylabel(label, rotation=0, ha="right", va="center")
-fig.suptitle("Test digits and their reconstructions")
+fig.suptitle("Test digits and their reconstructions (MSE over all test digits)")
 OUTPUT.mkdir(exist_ok=True)
 fig.savefig(OUTPUT / "quickstart.png", dpi=120, bbox_inches="tight")
-print(f"figure saved to {OUTPUT / 'quickstart.png'}")
+print("figure saved to output/quickstart.png, next to this script")

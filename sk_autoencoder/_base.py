@@ -2,6 +2,7 @@
 
 import copy
 import inspect
+import math
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -63,6 +64,7 @@ _OPTIMIZERS = {
 }
 
 _FLOAT_DTYPES = [np.float64, np.float32]
+_LOG_2PI = math.log(2 * math.pi)
 _TORCH_DTYPES = {
     np.dtype(np.float64): torch.float64,
     np.dtype(np.float32): torch.float32,
@@ -198,7 +200,7 @@ class _BaseAutoencoder(
         else:
             self._initialize(X)
         self._train(X, epochs=self.max_epochs, baseline=True)
-        self._measure_reconstruction(X)
+        self._fit_density(X)
         if not has_converged(self.net_):
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
@@ -247,7 +249,7 @@ class _BaseAutoencoder(
         else:
             self._check_architecture_unchanged()
         self._train(X, epochs=1, baseline=False)
-        self._measure_reconstruction(X)
+        self._fit_density(X)
         return self
 
     def transform(self, X):
@@ -358,10 +360,17 @@ class _BaseAutoencoder(
         )
 
     def score_samples(self, X):
-        """Per-sample score: higher means better reconstructed, more normal.
+        """Log-density of each row under the fitted model, in nats, in X's units.
 
-        Minus the mean over features of ``(X - reconstruct(X)) ** 2``, in the units
-        of the original X.
+        As :meth:`sklearn.decomposition.PCA.score_samples`, and equal to it at
+        the PCA start: the log-density of the code ``z = transform(X)`` (before
+        whitening) under a Gaussian fitted to the training codes
+        (``latent_mean_``, ``latent_covariance_``), plus that of the residual
+        ``X - reconstruct(X)`` under an isotropic Gaussian of variance
+        ``reconstruction_noise_variance_`` in ``n_features - n_components_``
+        dimensions. Higher means more likely; :meth:`score` averages it, so a
+        search without ``scoring=`` can choose ``n_components`` as with PCA.
+        For the squared reconstruction error, see :meth:`reconstruction_errors`.
 
         Parameters
         ----------
@@ -371,7 +380,22 @@ class _BaseAutoencoder(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Score of each row.
+            Log-density of each row.
+
+        Notes
+        -----
+        Probabilistic PCA's density factorises this way: its covariance has the
+        eigenvalues ``explained_variance_`` along the principal axes and
+        ``noise_variance_`` across them, and the map from x to its code and
+        residual is a rotation, so the two log-densities add up to that of x.
+        The estimator keeps the construction for the trained network: it
+        assumes the codes are Gaussian and the residuals isotropic, with as many
+        free directions as the linear case leaves. Once the encoder and decoder
+        are nonlinear, the map from x to (code, residual) is no longer a
+        rotation, and the score leaves out its Jacobian: it is then a model
+        score for comparing fits on held-out data (in nats, on PCA's scale),
+        not an exact normalised density. :class:`VAETransformer` gives a proper
+        lower bound of the likelihood (its ELBO).
 
         Examples
         --------
@@ -379,15 +403,46 @@ class _BaseAutoencoder(
         >>> from sk_autoencoder import AutoencoderTransformer
         >>> X, _ = load_digits(return_X_y=True)
         >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
-        >>> scores = ae.fit(X[:200]).score_samples(X[:3])
-        >>> scores.shape, bool((scores <= 0).all())
-        ((3,), True)
+        >>> ae.fit(X[:200]).score_samples(X[:3]).shape
+        (3,)
         """
         check_is_fitted(self)
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
         return self._score_samples(X)
+
+    def reconstruction_errors(self, X):
+        """Squared reconstruction error of every feature of every row, in X's units.
+
+        ``(X - reconstruct(X)) ** 2``; its mean over features is each row's mean
+        squared error, the score of the previous releases' ``score_samples``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        errors : ndarray of shape (n_samples, n_features)
+            Squared error of each feature, in the squared units of X.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> errors = ae.fit(X[:200]).reconstruction_errors(X[:3])
+        >>> errors.shape, bool((errors >= 0).all())
+        ((3, 64), True)
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
+        return self._map_rows(X, self._squared_errors_fn(X.dtype), X.shape[1])
 
     def score(self, X, y=None):
         """Mean of ``score_samples`` over X, so that higher is better.
@@ -618,9 +673,10 @@ class _BaseAutoencoder(
     def _rebuild_net(self):
         """A new net from the current parameters, around the fitted module.
 
-        A warm fit keeps the weights (and the criterion's) and the history, and
-        trains with the current optimizer, learning rate, batch size and
-        stopping settings, as ``MLPRegressor`` does.
+        A warm fit keeps the weights (and the criterion's), the history and,
+        for the same optimizer, its running state, and trains with the current
+        optimizer, learning rate, weight decay, batch size and stopping
+        settings, as ``MLPRegressor`` does.
         """
         old = self.net_
         self._float64_copies = {}
@@ -628,6 +684,17 @@ class _BaseAutoencoder(
             self.net_ = self._build_net(old.module_, old.criterion_, old.device)
             self.net_.initialize()
         self.net_.history = old.history
+        optimizer = self.net_.optimizer_
+        if type(optimizer) is type(old.optimizer_):
+            # the same optimizer keeps its running state (Adam's moments, say),
+            # with the current learning rate and weight decay
+            settings = [
+                {k: v for k, v in group.items() if k != "params"}
+                for group in optimizer.param_groups
+            ]
+            optimizer.load_state_dict(old.optimizer_.state_dict())
+            for group, setting in zip(optimizer.param_groups, settings, strict=True):
+                group.update(setting)
 
     def _make_module(self, n_features):
         if self.module is not None:
@@ -803,24 +870,76 @@ class _BaseAutoencoder(
             X, lambda x: self._encode_batch(module, x), self.n_components_
         )
 
-    def _measure_reconstruction(self, X):
-        """Set ``reconstruction_explained_variance_ratio_`` on the training X.
+    def _fit_density(self, X):
+        """Fit the density behind ``score_samples`` on the training X, in one pass.
 
-        One pass: the squared reconstruction errors and the squared deviations
-        from PCA's mean, both in X's units, summed over rows and features.
+        Sums over the rows of X of the codes, their outer products, the squared
+        reconstruction errors and the squared deviations from ``mean_`` (both in
+        X's units) give ``latent_mean_``, ``latent_covariance_`` and
+        ``reconstruction_noise_variance_`` (with ``n - 1`` in the denominators, as
+        PCA's variances), and ``reconstruction_explained_variance_ratio_``.
         """
-        squared_errors = self._squared_errors_fn(X.dtype)
+        module = self._inference_copy(self.net_.module_, X.dtype)
         offset, scale = self._scale_tensors(X.dtype)
         mean = torch.as_tensor(self.mean_, dtype=offset.dtype, device=offset.device)
 
         def sums(x):
+            z = self._encode_batch(module, x)
+            error = ((x - module.decode(z)) * scale).square().sum(dim=1)
             deviation = (x * scale + offset - mean).square().sum(dim=1)
-            return torch.stack([squared_errors(x).sum(dim=1), deviation], dim=1)
+            outer = (z[:, :, None] * z[:, None, :]).flatten(1)
+            return torch.cat([error[:, None], deviation[:, None], z, outer], dim=1)
 
-        error, total = self._sum_rows(X, sums)
+        k, n = self.n_components_, X.shape[0]
+        totals = self._sum_rows(X, sums)
+        error, deviation = totals[0], totals[1]
+        code_sum, code_outer = totals[2 : 2 + k], totals[2 + k :].reshape(k, k)
         self.reconstruction_explained_variance_ratio_ = (
-            float(1.0 - error / total) if total > 0 else 1.0
+            float(1.0 - error / deviation) if deviation > 0 else 1.0
         )
+        self.latent_mean_ = code_sum / n
+        self.latent_covariance_ = (
+            code_outer - n * np.outer(self.latent_mean_, self.latent_mean_)
+        ) / (n - 1)
+        n_left = self.n_features_in_ - k
+        self.reconstruction_noise_variance_ = (
+            float(error / ((n - 1) * n_left)) if n_left > 0 else 0.0
+        )
+
+    def _log_density_fn(self, dtype):
+        """A function of a scaled batch giving ``score_samples`` of its rows.
+
+        ``log N(z; latent_mean_, latent_covariance_)`` of the code z plus the log
+        density of the residual under ``N(0, reconstruction_noise_variance_)``
+        in each of the ``n_features - n_components`` directions left to it.
+        """
+        module = self._inference_copy(self.net_.module_, dtype)
+        offset, scale = self._scale_tensors(dtype)
+        k, n_left = self.n_components_, self.n_features_in_ - self.n_components_
+        covariance = np.asarray(self.latent_covariance_, dtype=np.float64)
+        # a ridge far below any real spread keeps collapsed codes invertible
+        ridge = 1e-12 * max(np.trace(covariance) / k, np.finfo(np.float64).tiny)
+        covariance = covariance + ridge * np.eye(k)
+        _, log_det = np.linalg.slogdet(covariance)
+        precision, code_mean = (
+            torch.as_tensor(a, dtype=offset.dtype, device=offset.device)
+            for a in (np.linalg.inv(covariance), self.latent_mean_)
+        )
+        constant = -0.5 * (k * _LOG_2PI + log_det)
+        noise = max(self.reconstruction_noise_variance_, np.finfo(np.float64).tiny)
+        if n_left > 0:
+            constant -= 0.5 * n_left * (_LOG_2PI + np.log(noise))
+
+        def log_density(x):
+            z = self._encode_batch(module, x)
+            centred = z - code_mean
+            code_term = ((centred @ precision) * centred).sum(dim=1)
+            residual = ((x - module.decode(z)) * scale).square().sum(dim=1)
+            if n_left == 0:
+                return constant - 0.5 * code_term
+            return constant - 0.5 * (code_term + residual / noise)
+
+        return log_density
 
     def _encode_batch(self, module, x):
         return module.encode(x)
@@ -843,8 +962,7 @@ class _BaseAutoencoder(
 
     def _batch_scorer(self, dtype):
         """A function of a scaled batch giving ``score_samples`` of its rows."""
-        squared_errors = self._squared_errors_fn(dtype)
-        return lambda x: -squared_errors(x).mean(dim=1)
+        return self._log_density_fn(dtype)
 
     def _score_samples(self, X):
         return self._map_rows(X, self._batch_scorer(X.dtype), n_out=None)

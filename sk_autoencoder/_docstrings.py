@@ -170,6 +170,20 @@ n_features_in_ : int
     n_samples_ : int
         Number of rows the PCA start was fitted on.
 
+    latent_mean_ : ndarray of shape (n_components_,)
+        Mean of the training codes (before whitening), of the density behind
+        ``score_samples``.
+
+    latent_covariance_ : ndarray of shape (n_components_, n_components_)
+        Covariance of the training codes (before whitening). At the PCA start it
+        is ``diag(explained_variance_)``.
+
+    reconstruction_noise_variance_ : float
+        Mean squared reconstruction error of the training rows per direction
+        left to the residual, ``sum((X - reconstruct(X)) ** 2) / ((n_samples -
+        1) * (n_features - n_components_))``: the trained network's counterpart
+        of ``noise_variance_``, which it equals at the PCA start.
+
     reconstruction_explained_variance_ratio_ : float
         Share of the training X's variance that the trained network's
         reconstruction explains: ``1 - sum((X - reconstruct(X)) ** 2) /

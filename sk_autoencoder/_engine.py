@@ -231,18 +231,81 @@ def _print_stderr(text):
     print(text, file=sys.stderr, flush=True)
 
 
-class EpochProgressBar(Callback):
-    """One tqdm bar over the epochs of a fit, showing the latest losses, on stderr."""
+class StopReport(Callback):
+    """At the end of a fit, say on stderr why training stopped and what the losses are.
+
+    The reason is read from the stopping callback's state and from the epochs
+    this fit ran: the stopping rule, ``max_epochs``, an interruption (an epoch
+    that began and never ended), or the epochs a ``partial_fit`` asked for.
+    """
 
     def __init__(self, total):
         self.total = total
 
     def on_train_begin(self, net, **kwargs):
+        self.first_epoch_ = len(net.history)
+        self.n_epochs_, self.in_epoch_ = 0, False
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.in_epoch_ = True
+
+    def on_epoch_end(self, net, **kwargs):
+        self.n_epochs_ += 1
+        self.in_epoch_ = False
+
+    def on_train_end(self, net, **kwargs):
+        _print_stderr(self.message(net))
+
+    def message(self, net):
+        """Why the fit stopped, which weights it kept, and the losses' units."""
+        stopping = dict(net.callbacks_)["stopping"]
+        monitor = stopping.monitor
+        epoch = net.history[-1, "epoch"]
+        if has_converged(net):
+            reason = (
+                f"Early stopping at epoch {epoch}: {monitor} did not improve by "
+                f"tol={stopping.threshold:g} for {stopping.patience} epochs"
+            )
+        elif self.in_epoch_:
+            reason = f"Training interrupted during epoch {epoch}"
+        elif self.n_epochs_ >= self.total:
+            reason = (
+                f"Training reached max_epochs={self.total} (epoch {epoch}) before "
+                f"{monitor} stopped improving"
+            )
+        else:
+            reason = f"Trained {self.n_epochs_} epoch(s), up to epoch {epoch}"
+        best = stopping.best_epoch_
+        if stopping.load_best and best < epoch:
+            if best > self.first_epoch_:
+                reason += (
+                    f"; the weights of epoch {best} "
+                    f"({monitor}={net.history[best - 1, monitor]:.4g}) are restored"
+                )
+            else:
+                # a stopping rule may count the starting weights as a candidate
+                reason += "; no epoch beat the starting weights, which are restored"
+        return (
+            f"{reason}.\nLosses are the training criterion (e.g. the mean squared "
+            "error per feature) on the data as the network sees it, after "
+            "input_scaling."
+        )
+
+
+class EpochProgressBar(StopReport):
+    """One tqdm bar over the epochs of a fit, showing the latest losses, on stderr.
+
+    When training ends the bar closes and :class:`StopReport`'s message follows.
+    """
+
+    def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
+        super().on_train_begin(net, **kwargs)
         self.bar_ = tqdm(total=self.total, file=sys.stderr, unit="epoch")
 
     def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
         losses = {
             key: f"{net.history[-1, key]:.4g}"
             for key in ("train_loss", "valid_loss")
@@ -254,6 +317,7 @@ class EpochProgressBar(Callback):
     def on_train_end(self, net, **kwargs):
         self.bar_.close()
         self.bar_ = None
+        super().on_train_end(net, **kwargs)
 
     def __getstate__(self):
         return {**self.__dict__, "bar_": None}
@@ -321,7 +385,18 @@ def make_callbacks(
     weights are among the candidates).
     """
     monitor = "valid_loss" if early_stopping else "train_loss"
-    callbacks = [
+    # progress first: the stopping rule ends training by raising in its
+    # on_epoch_end, and the last epoch must still reach the bar
+    if verbose == 1:
+        callbacks = [("progress", EpochProgressBar(max_epochs))]
+    elif verbose >= 2:
+        callbacks = [
+            ("epoch_log", PrintLog(sink=_print_stderr)),
+            ("stop_report", StopReport(max_epochs)),
+        ]
+    else:
+        callbacks = []
+    callbacks.append(
         (
             "stopping",
             BestEpochStopping(
@@ -333,11 +408,7 @@ def make_callbacks(
                 sink=noop,
             ),
         )
-    ]
-    if verbose == 1:
-        callbacks.append(("progress", EpochProgressBar(max_epochs)))
-    elif verbose >= 2:
-        callbacks.append(("epoch_log", PrintLog(sink=_print_stderr)))
+    )
     return callbacks + list(extra)
 
 

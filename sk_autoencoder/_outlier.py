@@ -6,7 +6,6 @@ import numpy as np
 import torch
 from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
-from sklearn.covariance import EmpiricalCovariance
 
 from sk_autoencoder._base import _FLOAT_DTYPES, _TORCH_DTYPES
 from sk_autoencoder._denoising import DenoisingAutoencoder
@@ -72,6 +71,15 @@ def fit_scaled_chi2(statistic, dof):
     if not (mean > 0 and variance > 0):
         return float(max(mean, np.finfo(np.float64).tiny) / dof), float(dof)
     return float(variance / (2.0 * mean)), float(2.0 * mean**2 / variance)
+
+
+def fit_code_covariance(codes):
+    """The mean and covariance of the training codes."""
+    # imported here: sklearn.covariance brings in linear_model and svm, which
+    # importing the package has no use for
+    from sklearn.covariance import EmpiricalCovariance
+
+    return EmpiricalCovariance().fit(codes)
 
 
 def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
@@ -276,7 +284,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # determinant fit leaves out half of the rows, and its distances then
         # flag the inliers' own tails (mean ROC-AUC 0.828 against 0.846 on the
         # ADBench development sets, benchmarks/outliers_adbench.py)
-        self.code_covariance_ = EmpiricalCovariance().fit(codes)
+        self.code_covariance_ = fit_code_covariance(codes)
         distance = self.code_covariance_.mahalanobis(codes)
         self.residual_law_ = fit_scaled_chi2(residual, X.shape[1])
         self.code_law_ = fit_scaled_chi2(distance, codes.shape[1])

@@ -446,6 +446,7 @@ class _Field:
 
 
 _FEATURES = ("n_features_in_",)
+_CODES = ("n_components_",)
 
 # What a transformer's file holds besides its parameters and its net. A new fitted
 # attribute is one line here; sizes (ints) come first, as shapes name them.
@@ -466,6 +467,24 @@ _TRANSFORMER_STATE = (
     _Field("image_shape", "_image_shape", _Sizes(none_ok=True)),
     _Field("hidden_layer_sizes", "_hidden_layer_sizes", _Sizes()),
     _Field("feature_names_in_", "feature_names_in_", _Names(), required=False),
+    # the PCA start
+    _Field("n_samples_", "n_samples_", _Integer(2, 2**63 - 1)),
+    _Field("components_", "components_", _Array(("n_components_", "n_features_in_"))),
+    _Field("explained_variance_", "explained_variance_", _Array(_CODES)),
+    _Field("explained_variance_ratio_", "explained_variance_ratio_", _Array(_CODES)),
+    _Field("singular_values_", "singular_values_", _Array(_CODES)),
+    _Field("mean_", "mean_", _Array(_FEATURES)),
+    _Field("noise_variance_", "noise_variance_", _Float()),
+    _Field("latent_mean_", "latent_mean_", _Array(_CODES)),
+    _Field("latent_covariance_", "latent_covariance_", _Array(_CODES * 2)),
+    _Field(
+        "reconstruction_noise_variance_", "reconstruction_noise_variance_", _Float()
+    ),
+    _Field(
+        "reconstruction_explained_variance_ratio_",
+        "reconstruction_explained_variance_ratio_",
+        _Float(),
+    ),
 )
 # what a class holds besides the shared state
 _CLASS_STATE = {

@@ -148,10 +148,14 @@ def test_sparse_input_gives_the_dense_model(cls, container, X_digits, fitted_on_
     X_sparse = _to_sparse(container, X_digits)
     dense = fitted_on_dense(cls)
     sparse = cls(**FAST).fit(X_sparse)
-    # the same model: the same codes for the same dense rows...
+    # the same model: the same codes for the same dense rows. The PCA start of a
+    # sparse X comes from a sparse product, whose sums run in another order than
+    # the dense one's: the two starts agree to float64 rounding, and the float32
+    # networks trained from them to float32 rounding
     np.testing.assert_allclose(
-        sparse.transform(X_digits), dense.transform(X_digits), rtol=1e-10, atol=1e-12
+        sparse.transform(X_digits), dense.transform(X_digits), rtol=1e-5, atol=1e-6
     )
+    np.testing.assert_allclose(sparse.components_, dense.components_, atol=1e-12)
     # ...and sparse rows encode, decode and score like their dense equivalent
     np.testing.assert_allclose(
         dense.transform(X_sparse), dense.transform(X_digits), rtol=1e-10, atol=1e-12
@@ -435,7 +439,9 @@ def test_loss_curve_has_one_entry_per_epoch(cls, X_digits, fitted_on_dense):
 
 @parametrize_transformers
 def test_warm_start_continues_and_n_iter_keeps_counting(cls, X_digits):
-    est = cls(**{**FAST, "warm_start": True}).fit(X_digits)
+    # without early stopping, which could keep the starting weights of the
+    # second fit when none of its epochs validates better
+    est = cls(**{**FAST, "warm_start": True, "early_stopping": False}).fit(X_digits)
     weights = _weights(est)
     est.fit(X_digits)
     assert est.n_iter_ == 2 * FAST["max_epochs"]
@@ -480,8 +486,8 @@ def test_early_stopping_fills_validation_curve_and_stops_a_model_that_cannot_imp
     X_digits,
 ):
     # a learning rate of 1e-12 leaves the weights where they start: no epoch
-    # improves the validation loss by tol, so training stops after
-    # n_iter_no_change epochs without improvement
+    # improves on the starting weights' validation loss by tol, so training
+    # stops after n_iter_no_change epochs without improvement
     ae = AutoencoderTransformer(
         early_stopping=True,
         n_iter_no_change=3,
@@ -492,7 +498,7 @@ def test_early_stopping_fills_validation_curve_and_stops_a_model_that_cannot_imp
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         ae.fit(X_digits)
-    assert ae.n_iter_ == 3 + 1
+    assert ae.n_iter_ == 3
     assert len(ae.validation_loss_curve_) == ae.n_iter_ == len(ae.loss_curve_)
     assert all(np.isfinite(ae.validation_loss_curve_))
 
@@ -513,7 +519,11 @@ def test_hitting_max_epochs_raises_convergence_warning(X_digits):
     "optimizer", ["adam", "adamw", "sgd", "rmsprop", torch.optim.Adagrad]
 )
 def test_every_optimizer_trains(optimizer, X_digits):
-    ae = AutoencoderTransformer(optimizer=optimizer, **{**FAST, "max_epochs": 10})
+    # from random weights: the PCA start is already the best linear model, which
+    # a few epochs of plain SGD on 300 rows need not improve
+    ae = AutoencoderTransformer(
+        optimizer=optimizer, init="random", **{**FAST, "max_epochs": 10}
+    )
     ae.fit(X_digits)
     assert ae.loss_curve_[-1] < ae.loss_curve_[0]
     expected = optimizer if isinstance(optimizer, type) else None
