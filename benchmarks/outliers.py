@@ -19,8 +19,8 @@ settings are written with the results) and around a masking denoiser
 (noise_level=0.5), IsolationForest,
 LocalOutlierFactor (negative_outlier_factor_ of the training rows),
 OneClassSVM (standardised, nu=0.1), PCA reconstruction error (standardised, the
-components for 90% of the variance, as the default detector keeps), the standardised distance
-to the mean (a model-free reference), and PyOD's AutoEncoder and VAE at their
+components for 90% of the variance, as the default detector keeps), the
+standardised distance to the mean (a model-free reference), and PyOD's AutoEncoder and VAE at their
 defaults when pyod is installed (an optional benchmark dependency,
 ``pip install pyod``).
 

@@ -9,7 +9,9 @@ subset of twelve lives in ``../shared/data/adbench`` next to the repository
 (its README gives the files). The package never needs them.
 
 Detectors: AutoencoderOutlierDetector at its default, and around each of the
-three transformers at the default's configuration; IsolationForest;
+three transformers at the default's configuration (the parameters all three
+take, such as n_components and hidden_layer_sizes, from the default; the rest,
+such as the denoiser's noise, at each class's own defaults); IsolationForest;
 LocalOutlierFactor(novelty=True); PCA reconstruction error (the components for
 90% of the variance); and PyOD's KNN, ECOD, AutoEncoder and VAE at their
 defaults when pyod is installed (an optional benchmark dependency,
@@ -265,14 +267,20 @@ def run(methods, datasets, seeds, cache):
 def summarise(results, datasets):
     """Per method: ROC-AUC and AP per data set, their means, mean rank, time."""
     methods = list(results)
-    auc = np.array(
-        [[np.mean([r["auc"] for r in results[m][d]]) for d in datasets] for m in methods]
-    )
-    ap = np.array(
-        [[np.mean([r["ap"] for r in results[m][d]]) for d in datasets] for m in methods]
-    )
+
+    def means(key):
+        return np.array(
+            [
+                [np.mean([r[key] for r in results[m][d]]) for d in datasets]
+                for m in methods
+            ]
+        )
+
+    auc, ap = means("auc"), means("ap")
     ranks = np.apply_along_axis(rankdata, 0, -auc)  # 1 is the best on a data set
-    seconds = [sum(r["seconds"] for d in datasets for r in results[m][d]) for m in methods]
+    seconds = [
+        sum(r["seconds"] for d in datasets for r in results[m][d]) for m in methods
+    ]
     return {
         m: {
             "auc": auc[i],
@@ -298,7 +306,9 @@ def flagged_shares(results, datasets):
     return shares
 
 
-def format_report(methods, results, datasets, true_shares, seeds, command, threads):
+def format_report(
+    methods, results, datasets, true_shares, seeds, command, threads, cached
+):
     names = list(datasets)
     summary = summarise(results, names)
     short = [d.split("_", 1)[1] for d in names]
@@ -309,7 +319,14 @@ def format_report(methods, results, datasets, true_shares, seeds, command, threa
         "anomalies, ROC-AUC and AP of the anomaly score on the test rows (means "
         "over seeds). Mean rank: by ROC-AUC per data set, 1 the best, ties "
         "sharing their mean rank. Time: fit and score summed over all data sets "
-        f"and seeds, {threads} thread(s). Command: `{command}`.",
+        f"and seeds, {threads} thread(s)"
+        + (
+            "; for the detectors that are not ours, as measured in the run that "
+            "filled the cache (`--cache-dir`) on the same machine"
+            if cached
+            else ""
+        )
+        + f". Command: `{command}`.",
         "",
         "| detector | mean ROC-AUC | mean AP | mean rank | time (s) | "
         + " | ".join(f"{d} ROC-AUC" for d in short)
@@ -396,7 +413,14 @@ def main():
         " --quick" if args.quick else f" --seeds {seeds}"
     )
     report = format_report(
-        methods, results, datasets, true_shares, seeds, command, args.threads
+        methods,
+        results,
+        datasets,
+        true_shares,
+        seeds,
+        command,
+        args.threads,
+        cached=args.cache_dir is not None,
     )
     print(report)
     output = Path(args.output) if args.output else RESULTS

@@ -126,6 +126,7 @@ RESULTS = {
     "pca_quality": "Quality against PCA",
     "likelihood": "Likelihood against probabilistic PCA",
     "outliers": "Outlier detection",
+    "outliers_adbench": "Outlier detection on ADBench data sets",
     "memory": "Peak memory",
     "parallel": "Parallel grid search",
 }
