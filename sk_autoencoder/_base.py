@@ -38,7 +38,13 @@ from sk_autoencoder._modules import (
     make_conv_autoencoder,
     make_mlp_autoencoder,
 )
-from sk_autoencoder._pca import PCA_ATTRIBUTES, fit_pca, linear_start, pca_model
+from sk_autoencoder._pca import (
+    PCA_ATTRIBUTES,
+    code_unit,
+    fit_pca,
+    linear_start,
+    pca_model,
+)
 from sk_autoencoder._validation import (
     HasMethods,
     Interval,
@@ -199,7 +205,9 @@ class _BaseAutoencoder(
             self._rebuild_net()
         else:
             self._initialize(X)
-        self._train(X, epochs=self.max_epochs, baseline=True)
+        # the PCA start, or the fitted model a warm fit continues, is a
+        # candidate of the stopping rule; random weights are not
+        self._train(X, epochs=self.max_epochs, baseline=is_warm or self._anchored)
         self._fit_density(X)
         if not has_converged(self.net_):
             warnings.warn(
@@ -314,8 +322,9 @@ class _BaseAutoencoder(
         module = self._inference_copy(self.net_.module_, Z.dtype)
         offset, scale = self._scale_tensors(Z.dtype)
         device = self.net_.device
-        if self.whiten:
-            Z = Z * module.code_std.cpu().numpy()  # a new array: Z is the caller's
+        factor = self._code_factor(module)
+        if factor is not None:
+            Z = Z / factor.cpu().numpy()  # a new array: Z is the caller's
         X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
         chunk = inference_chunk_rows(self.n_features_in_, torch.device(device).type)
         with torch.inference_mode():
@@ -728,12 +737,15 @@ class _BaseAutoencoder(
         return cls(network, n_features, self.n_components_, output)
 
     def _make_criterion(self, n_features):
-        # squared error weighted by the squared scales: the loss of the scaled
-        # values the network sees is the squared error in X's units, PCA's
-        # objective
+        # squared error weighted by the squared scales, which makes the loss of
+        # the scaled values the network sees the squared error in X's units
+        # (PCA's objective), divided by the mean squared scale so that it stays
+        # of order one (in float32) whatever the units of X
         weight = None
         if self.loss == "mse" and not self._scaler.is_identity:
-            weight = torch.as_tensor(self._scaler.scale**2, dtype=torch.float32)
+            # the ratios first: squares of huge scales overflow
+            squares = (self._scaler.scale / self._scaler.scale.max()) ** 2
+            weight = torch.as_tensor(squares / squares.mean(), dtype=torch.float32)
         return ReconstructionLoss(self.loss, weight)
 
     def _net_params(self):
@@ -780,8 +792,8 @@ class _BaseAutoencoder(
     def _train(self, X, epochs, baseline):
         """Run ``epochs`` epochs of the net on X, inside the estimator's seed.
 
-        With ``baseline`` (``fit``), the starting weights are a candidate of the
-        stopping rule: they are kept when no epoch validates better.
+        With ``baseline``, the starting weights are a candidate of the stopping
+        rule: they are kept when no epoch validates better.
         """
         dataset = RowDataset(RowSource(X, self._scaler, np.float32))
         self._float64_copies = {}
@@ -858,17 +870,38 @@ class _BaseAutoencoder(
         return total
 
     def _encode(self, X):
-        """Latent codes of an already validated X (whitened with ``whiten``)."""
+        """Latent codes of an already validated X, as ``transform`` returns them."""
         module = self._inference_copy(self.net_.module_, X.dtype)
-        if self.whiten:
+        factor = self._code_factor(module)
+        if factor is None:
             return self._map_rows(
-                X,
-                lambda x: self._encode_batch(module, x) / module.code_std,
-                self.n_components_,
+                X, lambda x: self._encode_batch(module, x), self.n_components_
             )
         return self._map_rows(
-            X, lambda x: self._encode_batch(module, x), self.n_components_
+            X, lambda x: self._encode_batch(module, x) * factor, self.n_components_
         )
+
+    def _code_unit(self, module):
+        """The factor from the module's codes to PCA's units, or None for 1.
+
+        The PCA-anchored autoencoder's module computes unit-sized codes (PCA's
+        whitened scores at the start); ``transform`` reports them in PCA's
+        units, multiplied by ``code_unit(explained_variance_)``.
+        """
+        if not self._anchored or self._variational:
+            return None
+        unit = code_unit(self.explained_variance_)
+        return torch.as_tensor(unit, dtype=module.code_std.dtype, device=self.net_.device)
+
+    def _code_factor(self, module):
+        """The factor from the module's codes to ``transform``'s, or None for 1.
+
+        With ``whiten``, the codes divided by their standard deviation at the PCA
+        start; otherwise the codes in PCA's units (:meth:`_code_unit`).
+        """
+        if self.whiten:
+            return 1.0 / module.code_std
+        return self._code_unit(module)
 
     def _fit_density(self, X):
         """Fit the density behind ``score_samples`` on the training X, in one pass.
@@ -882,10 +915,12 @@ class _BaseAutoencoder(
         module = self._inference_copy(self.net_.module_, X.dtype)
         offset, scale = self._scale_tensors(X.dtype)
         mean = torch.as_tensor(self.mean_, dtype=offset.dtype, device=offset.device)
+        unit = self._code_unit(module)
 
         def sums(x):
             z = self._encode_batch(module, x)
             error = ((x - module.decode(z)) * scale).square().sum(dim=1)
+            z = z if unit is None else z * unit
             deviation = (x * scale + offset - mean).square().sum(dim=1)
             outer = (z[:, :, None] * z[:, None, :]).flatten(1)
             return torch.cat([error[:, None], deviation[:, None], z, outer], dim=1)
@@ -909,8 +944,9 @@ class _BaseAutoencoder(
     def _log_density_fn(self, dtype):
         """A function of a scaled batch giving ``score_samples`` of its rows.
 
-        ``log N(z; latent_mean_, latent_covariance_)`` of the code z plus the log
-        density of the residual under ``N(0, reconstruction_noise_variance_)``
+        ``log N(z; latent_mean_, latent_covariance_)`` of the code z (in PCA's
+        units for the PCA-anchored autoencoder) plus the log density of the
+        residual under ``N(0, reconstruction_noise_variance_)``
         in each of the ``n_features - n_components`` directions left to it.
         """
         module = self._inference_copy(self.net_.module_, dtype)
@@ -930,11 +966,13 @@ class _BaseAutoencoder(
         if n_left > 0:
             constant -= 0.5 * n_left * (_LOG_2PI + np.log(noise))
 
+        unit = self._code_unit(module)
+
         def log_density(x):
             z = self._encode_batch(module, x)
-            centred = z - code_mean
-            code_term = ((centred @ precision) * centred).sum(dim=1)
             residual = ((x - module.decode(z)) * scale).square().sum(dim=1)
+            centred = (z if unit is None else z * unit) - code_mean
+            code_term = ((centred @ precision) * centred).sum(dim=1)
             if n_left == 0:
                 return constant - 0.5 * code_term
             return constant - 0.5 * (code_term + residual / noise)

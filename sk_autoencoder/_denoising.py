@@ -106,7 +106,9 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     -----
     With corruption C, the encoder f and decoder g minimise the mean of
     ``loss(g(f(C(x))), x)``. Validation losses (with ``early_stopping``) are
-    measured on clean inputs.
+    that denoising loss on the held-out rows, corrupted with the same draws at
+    every epoch, so that the stopping rule (and the PCA start, one of its
+    candidates) is judged on the objective the network trains for.
 
     References
     ----------

@@ -139,6 +139,18 @@ class ReconstructionNet(NeuralNet):
         if len(self.history) > 1:
             self.history[-2]["batches"] = []
 
+    def loss_description(self):
+        """What the recorded losses measure, for a user reading them."""
+        if getattr(self.criterion_, "loss", "mse") == "bce":
+            return "the binary cross-entropy per value of the scaled data"
+        if getattr(self.criterion_, "weight", None) is None:
+            return "the mean squared reconstruction error per value, in X's units"
+        return (
+            "the mean squared reconstruction error per value in X's units, divided "
+            "by the mean squared input scale (with input_scaling='standard', X's "
+            "mean feature variance: the share of the variance left unexplained)"
+        )
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         x_recon, z = y_pred
         loss = self.criterion_(x_recon, y_true)
@@ -162,8 +174,9 @@ class DenoisingNet(ReconstructionNet):
     """Reconstruction net whose training inputs are corrupted afresh each batch.
 
     ``corrupt`` is a function ``x -> x_noisy`` drawing from torch's RNG, which
-    the estimator scopes and seeds around training. Validation and inference
-    see clean inputs.
+    the estimator scopes and seeds around training. Validation rows are
+    corrupted too, with the same draws at every validation pass; inference
+    sees clean inputs.
     """
 
     def __init__(self, module, criterion, *, corrupt, **kwargs):
@@ -173,6 +186,23 @@ class DenoisingNet(ReconstructionNet):
     def train_step_single(self, batch, **fit_params):
         x, target = batch
         return super().train_step_single((self.corrupt(x), target), **fit_params)
+
+    def get_iterator(self, dataset, training=False):
+        if not training:
+            self._valid_batches = 0  # each validation pass draws the same noise
+        return super().get_iterator(dataset, training=training)
+
+    def validation_step(self, batch, **fit_params):
+        # the validation loss is the denoising loss, on corruptions drawn from a
+        # seed of each batch's own, so that every epoch (and the starting
+        # weights) is judged on the same noisy rows
+        x, target = batch
+        devices = [x.device] if x.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(self.seed + self._valid_batches)
+            noisy = self.corrupt(x)
+        self._valid_batches += 1
+        return super().validation_step((noisy, target), **fit_params)
 
 
 class VariationalNet(ReconstructionNet):
@@ -211,6 +241,12 @@ class VariationalNet(ReconstructionNet):
         if self.latent_l1:
             loss = loss + self.latent_l1 * mu.abs().mean()
         return loss
+
+    def loss_description(self):
+        return (
+            "the negative ELBO per feature, in nats, of the data after "
+            "input_scaling"
+        )
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
@@ -285,11 +321,7 @@ class StopReport(Callback):
             else:
                 # a stopping rule may count the starting weights as a candidate
                 reason += "; no epoch beat the starting weights, which are restored"
-        return (
-            f"{reason}.\nLosses are the training criterion (e.g. the mean squared "
-            "error per feature) on the data as the network sees it, after "
-            "input_scaling."
-        )
+        return f"{reason}.\nLosses are {net.loss_description()}."
 
 
 class EpochProgressBar(StopReport):

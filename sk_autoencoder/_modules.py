@@ -205,9 +205,10 @@ def _zero_last_layer(network):
 class AnchoredAutoencoder(nn.Module):
     """A linear path plus a nonlinear residual in each direction.
 
-    ``encode(x) = encoder(x) + code_scale * residual.encode(normalised x)`` and
-    ``decode(z) = decoder(z) + output_scale * residual.decode(z / code_scale)``,
-    then the output activation. ``encoder`` and ``decoder`` are ``nn.Linear``
+    ``encode(x) = encoder(x) + residual.encode(normalised x)`` and
+    ``decode(z) = decoder(z) + output_scale * residual.decode(z)``, then the
+    output activation. The codes are on a unit scale (PCA's whitened scores, at
+    the start), so the residual's codes need no scaling. ``encoder`` and ``decoder`` are ``nn.Linear``
     layers, started at a linear solution (PCA's projection and reconstruction,
     by :meth:`start_at`); the residual branches' last layers start at zero, so at
     the start the module computes exactly the linear solution, and training adds
@@ -226,9 +227,7 @@ class AnchoredAutoencoder(nn.Module):
 
     Buffers set by :meth:`start_at`: ``input_shift`` and ``input_scale`` (the
     residual encoder sees ``(x - input_shift) / input_scale``, standardised
-    features whatever scaling the input has), ``code_scale`` (the typical size
-    of each code: the residual's codes are multiplied by it, the residual
-    decoder sees codes divided by it), ``code_std`` (each code's standard
+    features whatever scaling the input has), ``code_std`` (each code's standard
     deviation at the start, by which ``whiten=True`` divides the codes) and
     ``output_scale`` (the typical size of each output feature, multiplying the
     residual decoder).
@@ -251,7 +250,6 @@ class AnchoredAutoencoder(nn.Module):
     _BUFFERS = {
         "input_shift": "features",
         "input_scale": "features",
-        "code_scale": "components",
         "code_std": "components",
         "output_scale": "features",
     }
@@ -274,11 +272,11 @@ class AnchoredAutoencoder(nn.Module):
 
     def encode(self, x):
         nonlinear = self.residual.encode((x - self.input_shift) / self.input_scale)
-        return self.encoder(x) + self.code_scale * nonlinear
+        return self.encoder(x) + nonlinear
 
     def decode(self, z):
         linear = self.decoder(z)
-        nonlinear = self.output_scale * self.residual.decode(z / self.code_scale)
+        nonlinear = self.output_scale * self.residual.decode(z)
         if self.output == "sigmoid":
             return torch.sigmoid(
                 torch.logit(linear.clamp(self._CLIP, 1 - self._CLIP)) + nonlinear
@@ -311,7 +309,7 @@ class AnchoredVariationalAutoencoder(AnchoredAutoencoder):
 
     def encode(self, x):
         mu, log_var = self.residual.encode((x - self.input_shift) / self.input_scale)
-        mu = self.encoder(x) + self.code_scale * mu
+        mu = self.encoder(x) + mu
         log_var = (self.log_var + log_var).clamp(*GaussianHead.LOG_VAR_BOUNDS)
         return mu, log_var
 

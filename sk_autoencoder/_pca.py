@@ -6,8 +6,12 @@ network, written in the scaled coordinates the network sees, and its fitted
 attributes are the estimators' PCA attributes.
 """
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.decomposition import PCA
+
+from sk_autoencoder._data import data_range
 
 # PCA's fitted attributes that the estimators expose, as PCA defines them
 PCA_ATTRIBUTES = (
@@ -36,10 +40,18 @@ def fit_pca(X, estimator, seed):
     tolerance. X is never modified (``copy`` is PCA's, but the estimators'
     inputs are validated copies or read-only views anyway).
     """
+    n_components, most = estimator.n_components, min(X.shape)
+    if isinstance(n_components, Integral) and n_components > most:
+        raise ValueError(
+            f"n_components={n_components} is more than the PCA start can have: "
+            f"at most min(n_samples, n_features)={most}, and X has "
+            f"{X.shape[0]} sample(s) and {X.shape[1]} feature(s)."
+        )
     solver = estimator.svd_solver
     if solver == "auto" and X.shape[1] <= _COVARIANCE_MAX_FEATURES:
         solver = "covariance_eigh"
-    return PCA(
+    factor = _exact_rescaling(X)
+    pca = PCA(
         n_components=estimator.n_components,
         svd_solver=solver,
         iterated_power=estimator.iterated_power,
@@ -48,19 +60,58 @@ def fit_pca(X, estimator, seed):
         whiten=estimator.whiten,
         copy=True,
         random_state=seed,
-    ).fit(X)
+    ).fit(X if factor == 1.0 else X * factor)
+    if factor != 1.0:
+        # back to X's units, exactly: the factor is a power of two
+        pca.mean_ = pca.mean_ / factor
+        pca.explained_variance_ = pca.explained_variance_ / factor**2
+        pca.singular_values_ = pca.singular_values_ / factor
+        pca.noise_variance_ = pca.noise_variance_ / factor**2
+        if not np.isfinite(pca.explained_variance_).all():
+            raise ValueError(
+                f"X holds values of magnitude up to {1 / factor:.3g}, whose "
+                "variances (PCA's explained_variance_, in X's units) overflow "
+                "float64. Divide X by a constant before fitting."
+            )
+    return pca
+
+
+def _exact_rescaling(X):
+    """1, or the power of two that brings X's largest magnitude into [0.5, 1).
+
+    PCA squares X; values whose squares would overflow (or underflow) X's float
+    type are fitted on a rescaled copy, which a power of two makes exact. Only
+    such data pays for the copy.
+    """
+    low, high = data_range(X)
+    magnitude = max(abs(low), abs(high))
+    info = np.finfo(X.dtype)
+    if magnitude == 0 or 2.0 ** (info.minexp / 4) < magnitude < 2.0 ** (info.maxexp / 4):
+        return 1.0
+    return float(np.ldexp(1.0, -np.frexp(magnitude)[1]))
 
 
 def _positive(values, floor):
     return np.maximum(values, floor)
 
 
+def code_unit(explained_variance):
+    """Standard deviation of each PCA code, floored above zero: the factor from the
+    PCA-anchored autoencoder's unit-scale codes to PCA's codes."""
+    variance = np.asarray(explained_variance, dtype=np.float64)
+    if not variance.max() > 0:  # constant data: every code is zero
+        return np.ones_like(variance)
+    return np.sqrt(np.maximum(variance, 1e-12 * variance.max()))
+
+
 def linear_start(pca, scaler, feature_std, *, variational, min_variance):
     """PCA's solution as the network's linear layers, in the scaled coordinates.
 
     The network sees ``x_s = (x - offset) / scale`` (``scaler``) and outputs
-    scaled values. PCA's codes ``V (x - mean)`` are then ``A x_s + a`` and its
-    reconstruction ``V.T z + mean`` is ``B z + b`` in scaled units. For the
+    scaled values. PCA's whitened codes ``V (x - mean) / u`` (``u``:
+    :func:`code_unit`) are then ``A x_s + a`` and its reconstruction
+    ``V.T (u z) + mean`` is ``B z + b`` in scaled units; every weight is a ratio
+    of scales, of order one whatever the units of X. For the
     variational model the start is probabilistic PCA (Tipping and Bishop, 1999):
     with ``W = V.T (L - s2) ** 0.5``, the posterior of z given x is
     ``N((L - s2) ** 0.5 / L * V (x - mean), s2 / L)``, the decoder is
@@ -82,8 +133,8 @@ def linear_start(pca, scaler, feature_std, *, variational, min_variance):
     start : dict of ndarray (float64)
         ``encoder_weight`` (k, d), ``encoder_bias`` (k,), ``decoder_weight``
         (d, k), ``decoder_bias`` (d,), ``input_shift`` and ``input_scale``
-        (d,: the residual encoder sees standardised features), ``code_scale``
-        and ``code_std`` (k,), ``output_scale`` (d,); for the variational model also
+        (d,: the residual encoder sees standardised features), ``code_std``
+        (k,), ``output_scale`` (d,); for the variational model also
         ``log_var`` (k,), the posterior log-variance, and ``noise_log_var``
         (d,), the likelihood's log-variance per scaled feature.
     """
@@ -110,20 +161,21 @@ def linear_start(pca, scaler, feature_std, *, variational, min_variance):
             encoder_weight=posterior[:, None] * V * scale,
             encoder_bias=posterior * (V @ (offset - mean)),
             decoder_weight=(V.T * loading) / scale[:, None],
-            code_scale=np.ones_like(variance),
             # the posterior means' standard deviation over the training rows
             code_std=_positive(loading / np.sqrt(variance), tiny),
             log_var=np.log(noise / variance),
             noise_log_var=noise_log_var,
         )
     else:
+        # the module's codes are PCA's whitened scores: unit-sized whatever the
+        # units of X (the estimator multiplies them by ``code_unit``)
+        unit = code_unit(variance)
         start.update(
-            encoder_weight=V * scale,
-            encoder_bias=V @ (offset - mean),
-            decoder_weight=V.T / scale[:, None],
-            code_scale=np.sqrt(_positive(variance, 1e-12 * variance.max() + tiny)),
+            encoder_weight=V * (scale / unit[:, None]),
+            encoder_bias=(V @ (offset - mean)) / unit,
+            decoder_weight=(V.T * unit) / scale[:, None],
+            code_std=np.ones_like(variance),
         )
-        start["code_std"] = start["code_scale"]
     return start
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 from skorch.callbacks import Callback
 
-from sk_autoencoder import AutoencoderTransformer
+from sk_autoencoder import AutoencoderTransformer, VAETransformer
 
 from conftest import FAST
 
@@ -15,7 +15,14 @@ pytestmark = [
 ]
 
 # a coarse tol stops the fit after a few epochs, well before max_epochs
-STOPS_EARLY = {**FAST, "max_epochs": 200, "n_iter_no_change": 2, "tol": 0.05}
+# from random weights, whose first epochs improve on the start
+STOPS_EARLY = {
+    **FAST,
+    "init": "random",
+    "max_epochs": 200,
+    "n_iter_no_change": 2,
+    "tol": 0.05,
+}
 
 
 class _InterruptAtEpoch(Callback):
@@ -44,6 +51,15 @@ def test_early_stopping_reports_its_epoch_and_the_restored_weights(
         err,
     )
     assert best == ae.n_iter_ - 2
+
+
+def test_the_report_says_when_the_start_is_kept(X_digits, capfd):
+    # a learning rate too small for any epoch to beat the PCA start
+    AutoencoderTransformer(
+        **{**FAST, "learning_rate": 1e-12, "n_iter_no_change": 2, "verbose": 2}
+    ).fit(X_digits)
+    _, err = capfd.readouterr()
+    assert "no epoch beat the starting weights, which are restored" in err
 
 
 def test_progress_bar_counts_the_epoch_that_stopped_training(X_digits, capfd):
@@ -80,5 +96,11 @@ def test_the_report_says_what_the_losses_measure(X_digits, capfd, verbose):
     AutoencoderTransformer(**{**FAST, "verbose": verbose}).fit(X_digits)
     out, err = capfd.readouterr()
     assert out == ""
-    assert "Losses are the training criterion" in err
-    assert "after input_scaling" in err
+    assert "Losses are the mean squared reconstruction error per value" in err
+    assert "in X's units" in err
+
+
+def test_the_vae_report_names_its_elbo(X_digits, capfd):
+    VAETransformer(**{**FAST, "verbose": 2}).fit(X_digits)
+    _, err = capfd.readouterr()
+    assert "Losses are the negative ELBO per feature, in nats" in err

@@ -15,7 +15,7 @@ from conftest import FAST
 
 @pytest.fixture(scope="module")
 def vae(X_digits):
-    return VAETransformer(n_components=4, **FAST).fit(X_digits)
+    return VAETransformer(**{**FAST, "n_components": 4}).fit(X_digits)
 
 
 def _cpu_float64_module(vae):
@@ -58,8 +58,8 @@ def test_score_samples_matches_elbo_computed_by_hand(vae, X_digits):
 def test_rescaling_X_shifts_score_by_log_jacobian(X_digits):
     X = X_digits[:, X_digits.std(axis=0) > 0]
     c = 7.0
-    base = VAETransformer(n_components=3, **FAST).fit(X)
-    scaled = VAETransformer(n_components=3, **FAST).fit(c * X)
+    base = VAETransformer(**{**FAST, "n_components": 3}).fit(X)
+    scaled = VAETransformer(**{**FAST, "n_components": 3}).fit(c * X)
     # the standardised data are the same, so the two networks (nearly) agree;
     # the density of c * X is that of X divided by c ** d
     shift = -X.shape[1] * math.log(c)
@@ -75,7 +75,7 @@ def test_importance_weighted_bound_is_tighter_than_elbo(vae, X_digits):
 
 
 def test_sample_is_reproducible_and_in_units_of_X(X_digits):
-    vae = VAETransformer(n_components=2, **{**FAST, "max_epochs": 30}).fit(X_digits)
+    vae = VAETransformer(**{**FAST, "n_components": 2, "max_epochs": 30}).fit(X_digits)
     first = vae.sample(500, random_state=1)
     np.testing.assert_array_equal(first, vae.sample(500, random_state=1))
     assert first.shape == (500, X_digits.shape[1])
@@ -93,9 +93,9 @@ def test_kl_per_dimension_is_recorded_every_epoch(vae):
 
 
 def test_large_beta_collapses_the_posterior(X_digits):
-    settings = {**FAST, "max_epochs": 10}
-    loose = VAETransformer(n_components=4, beta=0.1, **settings).fit(X_digits)
-    tight = VAETransformer(n_components=4, beta=50.0, **settings).fit(X_digits)
+    settings = {**FAST, "n_components": 4, "max_epochs": 10}
+    loose = VAETransformer(beta=0.1, **settings).fit(X_digits)
+    tight = VAETransformer(beta=50.0, **settings).fit(X_digits)
     assert tight.kl_per_dimension_.sum() < 0.2 * loose.kl_per_dimension_.sum()
 
 
