@@ -451,15 +451,20 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _errors_and_codes_fn(self, dtype):
         """Scaled batch -> (squared errors / ``residual_variance_``, codes).
 
-        One pass of the encoder gives both the code and the reconstruction.
+        One pass of the encoder gives both the code and the reconstruction; the
+        codes are in ``transform``'s units, as ``code_covariance_`` documents.
         """
         estimator = self.estimator_
         module = estimator._inference_copy(estimator.net_.module_, dtype)
         inverse = self._inverse_variance(dtype)
+        # the module's own codes may differ from transform's by a factor per code
+        # (PCA's units, or whitened ones); None means none
+        factor = estimator._code_factor(module)
 
         def errors_and_codes(x):
             z = estimator._encode_batch(module, x)
-            return (x - module.decode(z)).square() * inverse, z
+            errors = (x - module.decode(z)).square() * inverse
+            return errors, z if factor is None else z * factor
 
         return errors_and_codes
 
