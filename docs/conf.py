@@ -127,6 +127,7 @@ RESULTS = {
     "likelihood": "Likelihood against probabilistic PCA, and choosing n_components",
     "search": "Model selection against PCA",
     "outliers": "Outlier detection",
+    "outliers_adbench": "Outlier detection on ADBench data sets",
     "memory": "Peak memory",
     "parallel": "Parallel grid search",
 }
