@@ -286,7 +286,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # divides by, then both statistics, whose codes the covariance is fitted on
         squared_errors = estimator._squared_errors_fn(X.dtype, scaled=True)
         mean_errors = estimator._sum_rows(X, squared_errors) / X.shape[0]
-        floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(X.dtype).tiny)
+        # in the scaled units the errors are in, where features are of order
+        # one: rows rebuilt exactly (constant data) must not divide by ~0
+        floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(np.float32).eps)
         self.residual_variance_ = np.maximum(mean_errors, floor)
         residual, codes = self._statistics(X)
         # the plain covariance, not a robust one: the minimum covariance
