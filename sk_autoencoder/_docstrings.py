@@ -144,20 +144,20 @@ n_features_in_ : int
     n_components_ : int
         Size of the latent code, as resolved from ``n_components``.
 
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (`n_components_`, `n_features_in_`)
         Principal axes of the PCA start (PCA fitted on the training X), the
         encoder's linear path before training. Training changes the network,
         not this attribute.
 
-    explained_variance_ : ndarray of shape (n_components_,)
+    explained_variance_ : ndarray of shape (`n_components_`,)
         Variance of the training X along each axis of the PCA start.
 
-    explained_variance_ratio_ : ndarray of shape (n_components_,)
+    explained_variance_ratio_ : ndarray of shape (`n_components_`,)
         Share of the total variance along each axis of the PCA start. Their sum
         is what the PCA start's reconstruction explains; the trained network's
         own figure is ``reconstruction_explained_variance_ratio_``.
 
-    singular_values_ : ndarray of shape (n_components_,)
+    singular_values_ : ndarray of shape (`n_components_`,)
         Singular values of the centred training X, of the PCA start.
 
     mean_ : ndarray of shape (n_features,)
@@ -170,11 +170,11 @@ n_features_in_ : int
     n_samples_ : int
         Number of rows the PCA start was fitted on.
 
-    latent_mean_ : ndarray of shape (n_components_,)
+    latent_mean_ : ndarray of shape (`n_components_`,)
         Mean of the training codes (before whitening), of the density behind
         ``score_samples``.
 
-    latent_covariance_ : ndarray of shape (n_components_, n_components_)
+    latent_covariance_ : ndarray of shape (`n_components_`, `n_components_`)
         Covariance of the training codes (before whitening). At the PCA start it
         is ``diag(explained_variance_)``.
 
