@@ -73,6 +73,10 @@ def make_data(n_samples, n_features, seed):
 def make_estimator(batch_size, epochs, device):
     return AutoencoderTransformer(
         N_COMPONENTS,
+        # the reference loop's network: a plain MLP from random weights, with
+        # make_mlp_autoencoder's default activation
+        init="random",
+        activation="relu",
         hidden_layer_sizes=HIDDEN_LAYER_SIZES,
         learning_rate=LEARNING_RATE,
         batch_size=batch_size,
