@@ -30,7 +30,6 @@ do not change between runs). Writes benchmarks/results/outliers_adbench.md.
 """
 
 import argparse
-import json
 import time
 import warnings
 from pathlib import Path
@@ -55,6 +54,8 @@ from sk_autoencoder import (
     VAETransformer,
 )
 from sk_autoencoder._outlier import default_estimator
+
+from _cache import Cache
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data" / "adbench"
@@ -196,31 +197,6 @@ def detectors():
 
 
 # ---- the run -----------------------------------------------------------------
-
-
-class Cache:
-    """Results of the detectors that are not ours, one JSON file per detector."""
-
-    def __init__(self, directory):
-        self.directory = None if directory is None else Path(directory)
-        if self.directory is not None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, method):
-        return self.directory / (method.replace(" ", "_") + ".json")
-
-    def get(self, method, key):
-        if self.directory is None or not self._path(method).exists():
-            return None
-        return json.loads(self._path(method).read_text()).get(key)
-
-    def put(self, method, key, value):
-        if self.directory is None:
-            return
-        path = self._path(method)
-        entries = json.loads(path.read_text()) if path.exists() else {}
-        entries[key] = value
-        path.write_text(json.dumps(entries))
 
 
 def evaluate(score, X_train, X_test, y_test, seed):
