@@ -33,8 +33,7 @@ X_mixed = np.vstack([X[is_zero], X[picked]])
 y_mixed = np.r_[y[is_zero], y[picked]]
 is_outlier = y_mixed != 0
 
-# four codes: with two, the codes of this small set left the robust covariance
-# of the code statistic rank-deficient, and scikit-learn's MinCovDet warned
+# a plain autoencoder with four codes, whose per-pixel errors the figure shows
 detector = AutoencoderOutlierDetector(
     AutoencoderTransformer(n_components=4), contamination=0.05, random_state=0
 )

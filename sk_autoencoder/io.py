@@ -656,6 +656,8 @@ def _dump(estimator):
         return {
             "class": name,
             "params": {k: v for k, v in params.items() if k != "estimator"},
+            # estimator=None (the detector's default) loads as None again
+            "default_estimator": params["estimator"] is None,
             **_dump_fields(estimator, _DETECTOR_STATE),
             "estimator_": _dump(estimator.estimator_),
         }
@@ -900,8 +902,14 @@ def _check_history(text, what):
 def _check_detector(payload, module, device):
     fields = {f.key for f in _DETECTOR_STATE}
     _check_keys(
-        payload, {"format", "class", "params", "estimator_", *fields}, (), "detector"
+        payload,
+        {"format", "class", "params", "estimator_", "default_estimator", *fields},
+        ("default_estimator",),  # files of earlier versions lack it
+        "detector",
     )
+    default = payload.get("default_estimator", False)
+    if not isinstance(default, bool):
+        _refuse("detector 'default_estimator'", "is not a bool")
     inner_payload = payload["estimator_"]
     inner_name = inner_payload.get("class") if isinstance(inner_payload, dict) else None
     _check_class(inner_name, _TRANSFORMERS, "detector's inner estimator")
@@ -915,7 +923,7 @@ def _check_detector(payload, module, device):
         "n_components_": inner.n_components_,
     }
     _check_fields(payload, _DETECTOR_STATE, sizes, "detector")
-    detector = AutoencoderOutlierDetector(inner, **params)
+    detector = AutoencoderOutlierDetector(None if default else inner, **params)
     detector.estimator_ = inner
     _set_fields(detector, payload, _DETECTOR_STATE)
     covariance = detector.code_covariance_

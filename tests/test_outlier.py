@@ -71,6 +71,9 @@ def test_default_detector_round_trips_through_io(X_digits, tmp_path):
     loaded = io.load(tmp_path / "d.skae")
     assert type(loaded.estimator_) is DenoisingAutoencoder
     assert loaded.estimator_.get_params() == detector.estimator_.get_params()
+    # the parameter stays the default's None, as it was fitted
+    assert loaded.estimator is None
+    assert loaded.get_params(deep=False) == detector.get_params(deep=False)
     np.testing.assert_array_equal(
         loaded.score_samples(X_digits), detector.score_samples(X_digits)
     )
