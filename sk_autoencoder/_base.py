@@ -56,6 +56,7 @@ from sk_autoencoder._validation import (
     check_is_fitted,
     check_loss_and_data,
     check_module_shapes,
+    check_param_types,
     resolve_device,
     validate_data,
 )
@@ -560,6 +561,19 @@ class _BaseAutoencoder(
 
     # ---- private hooks, in the order fit calls them ---------------------------
 
+    _INTEGER_PARAMS = (
+        "n_components",
+        "batch_size",
+        "max_epochs",
+        "n_iter_no_change",
+        "iterated_power",
+        "n_oversamples",
+    )
+
+    def _validate_params(self):
+        super()._validate_params()
+        check_param_types(self, self._INTEGER_PARAMS)
+
     def _validate_training_data(self, X, reset):
         X = validate_data(
             self,
@@ -659,7 +673,9 @@ class _BaseAutoencoder(
         self._image_shape = check_image_shape(
             self.architecture, self.image_shape, X.shape[1]
         )
-        self._hidden_layer_sizes = check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._hidden_layer_sizes = check_hidden_layer_sizes(
+            self.hidden_layer_sizes, self.architecture
+        )
         self._scaler = fit_scaler(X, self.input_scaling)
 
     def _build_network(self, n_features):

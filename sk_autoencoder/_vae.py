@@ -18,6 +18,7 @@ from sk_autoencoder._losses import (
 from sk_autoencoder._validation import (
     Interval,
     check_is_fitted,
+    check_positive_count,
     validate_data,
 )
 
@@ -228,6 +229,7 @@ class VAETransformer(_BaseAutoencoder):
         (3,)
         """
         check_is_fitted(self)
+        check_positive_count(n_samples, "n_samples (importance samples per row)")
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
@@ -262,6 +264,7 @@ class VAETransformer(_BaseAutoencoder):
         (5, 64)
         """
         check_is_fitted(self)
+        check_positive_count(n_samples, "n_samples")
         seed = int(check_random_state(random_state).randint(2**31 - 1))
         z = _standard_normal(seed, (n_samples, self.n_components_), torch.float64)
         module = self._inference_copy(self.net_.module_, np.float64)

@@ -12,6 +12,7 @@ from sklearn.base import _fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
+    InvalidParameterError,
     RealNotInt,
     StrOptions,
     validate_parameter_constraints,
@@ -54,10 +55,17 @@ def _columns_with_missing_values(X):
     return [column for column, bad in zip(X.columns, has_missing) if bad]
 
 
-def check_hidden_layer_sizes(hidden_layer_sizes):
+def check_hidden_layer_sizes(hidden_layer_sizes, architecture="mlp"):
     """Return ``hidden_layer_sizes`` as a tuple of positive ints."""
     sizes = tuple(hidden_layer_sizes)
-    if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+    if architecture == "conv" and not sizes:
+        raise ValueError(
+            "architecture='conv' needs at least one convolution: "
+            "hidden_layer_sizes holds the channel counts, got ()."
+        )
+    if not all(
+        isinstance(s, Integral) and not isinstance(s, bool) and s > 0 for s in sizes
+    ):
         raise ValueError(
             "hidden_layer_sizes must hold positive integers, got "
             f"{hidden_layer_sizes!r}."
@@ -168,3 +176,45 @@ def check_module_shapes(module, n_features, n_components, variational):
         ) from error
     finally:
         module.train(was_training)
+
+
+def check_param_types(estimator, integer_params):
+    """What scikit-learn's parameter constraints let through but training cannot use.
+
+    Raises ``InvalidParameterError`` (a ``ValueError``) for a bool given as an
+    integer parameter (``True`` is an ``int`` to Python), an ``optimizer`` class
+    that is not a ``torch.optim.Optimizer``, and ``callbacks`` entries that are
+    not skorch callbacks or ``(name, callback)`` pairs.
+    """
+    from skorch.callbacks import Callback
+
+    name = type(estimator).__name__
+    for param in integer_params:
+        value = getattr(estimator, param)
+        if isinstance(value, bool):
+            raise InvalidParameterError(
+                f"The {param!r} parameter of {name} must be an int, not a bool; "
+                f"got {value!r}."
+            )
+    optimizer = estimator.optimizer
+    if isinstance(optimizer, type) and not issubclass(optimizer, torch.optim.Optimizer):
+        raise InvalidParameterError(
+            f"The 'optimizer' parameter of {name} must be one of the names or a "
+            f"torch.optim.Optimizer subclass; got {optimizer!r}."
+        )
+    for entry in estimator.callbacks or ():
+        callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
+        named = not isinstance(entry, tuple) or isinstance(entry[0], str)
+        if not (named and isinstance(callback, (Callback, type))) or (
+            isinstance(callback, type) and not issubclass(callback, Callback)
+        ):
+            raise InvalidParameterError(
+                f"The 'callbacks' parameter of {name} must hold skorch callbacks "
+                f"or (name, callback) pairs; got {entry!r}."
+            )
+
+
+def check_positive_count(value, name):
+    """``value`` is a positive int (not a bool): a count of samples or draws."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int; got {value!r}.")

@@ -760,7 +760,9 @@ def _check_transformer(payload, module, device, what, extra_keys=()):
 def _check_state_against_params(state, params, module, what):
     """What fit derives from the parameters agrees with them."""
     n_features = state["n_features_in_"]
-    sizes = check_hidden_layer_sizes(params["hidden_layer_sizes"])
+    sizes = check_hidden_layer_sizes(
+        params["hidden_layer_sizes"], params["architecture"]
+    )
     if tuple(state["hidden_layer_sizes"]) != sizes:
         _refuse(
             f"{what} 'hidden_layer_sizes'",

@@ -81,7 +81,7 @@ def csr_with_duplicates():
 
 
 def ae(**params):
-    return lambda: AutoencoderTransformer(**params, **FAST)
+    return lambda: AutoencoderTransformer(**{**FAST, **params})
 
 
 MINMAX = {"input_scaling": "minmax"}
@@ -144,3 +144,59 @@ def test_bad_input_gets_a_clear_error_or_the_right_answer(make, make_X, expectat
     unchanged = snapshot(X)
     expectation.check(make, X)
     assert unchanged()
+
+
+# (id, make the estimator or call, expected exception, message fragment): values
+# scikit-learn's parameter constraints let through and that failed deep in
+# training, with an AttributeError, IndexError, TypeError or RuntimeError
+BAD_PARAMETERS = [
+    ("n_components-True", ae(n_components=True), ValueError,
+     r"'n_components' parameter .* must be an int, not a bool"),
+    ("batch_size-True", ae(batch_size=True), ValueError,
+     r"'batch_size' parameter .* not a bool"),
+    ("max_epochs-True", ae(max_epochs=True), ValueError,
+     r"'max_epochs' parameter .* not a bool"),
+    ("optimizer-int", ae(optimizer=int), ValueError,
+     r"'optimizer' .* torch.optim.Optimizer subclass; got <class 'int'>"),
+    ("optimizer-dict", ae(optimizer=dict), ValueError,
+     r"'optimizer' .* torch.optim.Optimizer subclass; got <class 'dict'>"),
+    ("callback-name", ae(callbacks=["PrintLog"]), ValueError,
+     r"'callbacks' .* skorch callbacks or \(name, callback\) pairs; got 'PrintLog'"),
+    ("callback-int", ae(callbacks=[5]), ValueError, r"'callbacks' .* got 5\."),
+    ("callback-pair-of-int", ae(callbacks=[("extra", 5)]), ValueError,
+     r"'callbacks' .* got \('extra', 5\)"),
+    ("conv-without-layers",
+     lambda: AutoencoderTransformer(
+         **{**FAST, "architecture": "conv", "image_shape": (2, 2),
+            "hidden_layer_sizes": ()}),
+     ValueError, r"architecture='conv' needs at least one convolution"),
+]
+
+
+@pytest.mark.parametrize(
+    "make, error, match",
+    [row[1:] for row in BAD_PARAMETERS],
+    ids=[row[0] for row in BAD_PARAMETERS],
+)
+def test_parameters_that_training_cannot_use_get_a_clear_error(make, error, match):
+    X = X_GOOD.copy()
+    with pytest.raises(error, match=match):
+        make().fit(X)
+    np.testing.assert_array_equal(X, X_GOOD)
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda vae: vae.sample(-1), r"n_samples must be a positive int; got -1"),
+        (
+            lambda vae: vae.log_likelihood(X_GOOD, n_samples=0),
+            r"n_samples \(importance samples per row\) must be a positive int; got 0",
+        ),
+    ],
+    ids=["sample-minus-one", "log_likelihood-zero-draws"],
+)
+def test_vae_counts_must_be_positive(call, match):
+    vae = VAETransformer(**FAST).fit(X_GOOD)
+    with pytest.raises(ValueError, match=match):
+        call(vae)
