@@ -177,6 +177,10 @@ class _BaseAutoencoder(
     def fit(self, X, y=None):
         """Train the autoencoder to reconstruct X.
 
+        If training raises (a diverging loss, say), the estimator is left as it
+        was: unfitted before its first fit, the previous fitted model (weights
+        included) after one.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
@@ -200,16 +204,19 @@ class _BaseAutoencoder(
         True
         """
         is_warm = self.warm_start and hasattr(self, "net_")
-        X = self._validate_training_data(X, reset=not is_warm)
-        if is_warm:
-            self._check_architecture_unchanged()
-            self._rebuild_net()
-        else:
-            self._initialize(X)
-        # the PCA start, or the fitted model a warm fit continues, is a
-        # candidate of the stopping rule; random weights are not
-        self._train(X, epochs=self.max_epochs, baseline=is_warm or self._anchored)
-        self._fit_density(X)
+        with self._restored_on_failure(continues=is_warm):
+            X = self._validate_training_data(X, reset=not is_warm)
+            if is_warm:
+                self._check_architecture_unchanged()
+                self._rebuild_net()
+            else:
+                self._initialize(X)
+            # the PCA start, or the fitted model a warm fit continues, is a
+            # candidate of the stopping rule; random weights are not
+            self._train(
+                X, epochs=self.max_epochs, baseline=is_warm or self._anchored
+            )
+            self._fit_density(X)
         if not has_converged(self.net_):
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
@@ -252,13 +259,14 @@ class _BaseAutoencoder(
         2
         """
         is_first = not hasattr(self, "net_")
-        X = self._validate_training_data(X, reset=is_first)
-        if is_first:
-            self._initialize(X)
-        else:
-            self._check_architecture_unchanged()
-        self._train(X, epochs=1, baseline=False)
-        self._fit_density(X)
+        with self._restored_on_failure(continues=not is_first):
+            X = self._validate_training_data(X, reset=is_first)
+            if is_first:
+                self._initialize(X)
+            else:
+                self._check_architecture_unchanged()
+            self._train(X, epochs=1, baseline=False)
+            self._fit_density(X)
         return self
 
     def transform(self, X):
@@ -560,6 +568,38 @@ class _BaseAutoencoder(
         return self.n_components_
 
     # ---- private hooks, in the order fit calls them ---------------------------
+
+    @contextmanager
+    def _restored_on_failure(self, continues):
+        """On an exception, leave the estimator as it was before the call.
+
+        Before a first fit that is unfitted; before a later one, the previous
+        fitted model. A call that ``continues`` the fitted network (a warm fit,
+        ``partial_fit``) trains its weights in place, so they, the criterion's,
+        the optimizer's state and the history's length are kept aside and put
+        back. A ``KeyboardInterrupt`` is not a failure: skorch ends training
+        and keeps the weights reached.
+        """
+        attributes = dict(self.__dict__)
+        net = getattr(self, "net_", None) if continues else None
+        if net is not None:
+            saved = [
+                copy.deepcopy(part.state_dict())
+                for part in (net.module_, net.criterion_, net.optimizer_)
+            ]
+            n_epochs = len(net.history)
+        try:
+            yield
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(attributes)
+            if net is not None:
+                for part, state in zip(
+                    (net.module_, net.criterion_, net.optimizer_), saved, strict=True
+                ):
+                    part.load_state_dict(state)
+                del net.history[n_epochs:]
+            raise
 
     _INTEGER_PARAMS = (
         "n_components",

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from skorch.callbacks import Callback
 
 from sk_autoencoder import AutoencoderTransformer, DenoisingAutoencoder, VAETransformer
 
@@ -200,3 +201,45 @@ def test_vae_counts_must_be_positive(call, match):
     vae = VAETransformer(**FAST).fit(X_GOOD)
     with pytest.raises(ValueError, match=match):
         call(vae)
+
+
+def test_a_failed_first_fit_leaves_the_estimator_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    # a learning rate that makes the loss diverge
+    est = AutoencoderTransformer(
+        **{**FAST, "init": "random", "learning_rate": 1e12, "optimizer": "sgd"}
+    )
+    with pytest.raises(ValueError, match="The loss became"):
+        est.fit(X_GOOD)
+    with pytest.raises(NotFittedError):
+        est.transform(X_GOOD)
+
+
+class _FailWhenArmed(Callback):
+    """Raises at the end of an epoch once armed (a class flag: the estimator
+    copies its callbacks)."""
+
+    armed = False
+
+    def on_epoch_end(self, net, **kwargs):
+        if type(self).armed:
+            raise RuntimeError("a failure during training")
+
+
+@pytest.mark.parametrize("call", ["warm_fit", "partial_fit"])
+def test_a_failed_later_fit_restores_the_previous_model(call):
+    est = AutoencoderTransformer(
+        **{**FAST, "init": "random", "warm_start": True, "early_stopping": False},
+        callbacks=[_FailWhenArmed()],
+    ).fit(X_GOOD)
+    codes, n_iter = est.transform(X_GOOD), est.n_iter_
+    _FailWhenArmed.armed = True
+    try:
+        with pytest.raises(RuntimeError, match="a failure during training"):
+            est.fit(X_GOOD) if call == "warm_fit" else est.partial_fit(X_GOOD)
+    finally:
+        _FailWhenArmed.armed = False
+    # the weights trained in place before the failure are put back
+    np.testing.assert_array_equal(est.transform(X_GOOD), codes)
+    assert est.n_iter_ == n_iter == len(est.loss_curve_)
