@@ -852,6 +852,16 @@ class _BaseAutoencoder(
         With ``baseline``, the starting weights are a candidate of the stopping
         rule: they are kept when no epoch validates better.
         """
+        if self.net_.train_split is not None:
+            n_rows = X.shape[0]
+            n_valid = math.ceil(self.validation_fraction * n_rows)
+            if n_valid >= n_rows:
+                raise ValueError(
+                    f"validation_fraction={self.validation_fraction} of {n_rows} "
+                    f"rows holds out {n_valid} of them and leaves none to train "
+                    "on; use a smaller validation_fraction, more rows, or "
+                    "early_stopping=False."
+                )
         dataset = RowDataset(RowSource(X, self._scaler, np.float32))
         self._float64_copies = {}
         dict(self.net_.callbacks_)["stopping"].baseline = baseline

@@ -162,12 +162,21 @@ class ReconstructionNet(NeuralNet):
         super().on_epoch_end(net, **kwargs)
         losses = self.history[-1, "batches", :, "train_loss"]
         bad = next((loss for loss in losses if not math.isfinite(loss)), None)
-        if bad is not None:
-            epoch = self.history[-1, "epoch"]
+        if bad is None:
+            return
+        epoch = self.history[-1, "epoch"]
+        if epoch == 1 and not math.isfinite(losses[0]):
+            # before any update: the data or the module, not the step size
             raise ValueError(
-                f"The loss became {bad} at epoch {epoch}; try a smaller "
-                f"learning_rate (got {self.lr})."
+                f"The loss was {bad} at the first training step, before any "
+                "weight was updated: the network's output is not finite on the "
+                "data as given (check X for values too large for float32, and a "
+                "user module's encode and decode)."
             )
+        raise ValueError(
+            f"The loss became {bad} at epoch {epoch}; try a smaller "
+            f"learning_rate (got {self.lr})."
+        )
 
 
 class DenoisingNet(ReconstructionNet):

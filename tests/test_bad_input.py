@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+import torch
 from skorch.callbacks import Callback
 
 from sk_autoencoder import AutoencoderTransformer, DenoisingAutoencoder, VAETransformer
@@ -243,3 +244,41 @@ def test_a_failed_later_fit_restores_the_previous_model(call):
     # the weights trained in place before the failure are put back
     np.testing.assert_array_equal(est.transform(X_GOOD), codes)
     assert est.n_iter_ == n_iter == len(est.loss_curve_)
+
+
+class _NaNDecoder(torch.nn.Module):
+    """A user module whose decode returns NaN."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.encoder = torch.nn.Linear(n_features, n_components)
+        self.decoder = torch.nn.Linear(n_components, n_features)
+
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, z):
+        return self.decoder(z) * float("nan")
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        # before: "try a smaller learning_rate"
+        (
+            ae(module=_NaNDecoder),
+            r"at the first training step, before any weight was updated",
+        ),
+        # before: scikit-learn's train_test_split message about test_size
+        (
+            ae(validation_fraction=0.99),
+            r"validation_fraction=0.99 of 30 rows holds out 30 .* none to train on",
+        ),
+    ],
+    ids=["nan-decode", "validation-fraction-leaving-no-rows"],
+)
+def test_errors_name_the_real_cause(make, match):
+    X = X_GOOD.copy()
+    with pytest.raises(ValueError, match=match):
+        make().fit(X)
+    np.testing.assert_array_equal(X, X_GOOD)
