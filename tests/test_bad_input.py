@@ -9,12 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-import torch
 from skorch.callbacks import Callback
 
 from sk_autoencoder import AutoencoderTransformer, DenoisingAutoencoder, VAETransformer
 
-from conftest import FAST
+from conftest import FAST, LinearModule
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -246,16 +245,8 @@ def test_a_failed_later_fit_restores_the_previous_model(call):
     assert est.n_iter_ == n_iter == len(est.loss_curve_)
 
 
-class _NaNDecoder(torch.nn.Module):
+class _NaNDecoder(LinearModule):
     """A user module whose decode returns NaN."""
-
-    def __init__(self, n_features, n_components):
-        super().__init__()
-        self.encoder = torch.nn.Linear(n_features, n_components)
-        self.decoder = torch.nn.Linear(n_components, n_features)
-
-    def encode(self, x):
-        return self.encoder(x)
 
     def decode(self, z):
         return self.decoder(z) * float("nan")

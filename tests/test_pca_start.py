@@ -1,7 +1,6 @@
 """The PCA start (init='pca'): equality with PCA before training, PCA's interface."""
 
 import numpy as np
-import torch
 import pytest
 from sklearn.base import clone
 from sklearn.cluster import KMeans
@@ -16,7 +15,7 @@ from sk_autoencoder import (
     VAETransformer,
 )
 
-from conftest import FAST
+from conftest import FAST, LinearModule
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -222,16 +221,8 @@ def test_pca_idioms_run_unchanged(digits):
     clone(pipe).set_params(autoencodertransformer__n_components=4).fit(X, y)
 
 
-class _InPlaceDecoder(torch.nn.Module):
+class _InPlaceDecoder(LinearModule):
     """A user module whose decode writes into its input, as ``relu_`` does."""
-
-    def __init__(self, n_features, n_components):
-        super().__init__()
-        self.encoder = torch.nn.Linear(n_features, n_components)
-        self.decoder = torch.nn.Linear(n_components, n_features)
-
-    def encode(self, x):
-        return self.encoder(x)
 
     def decode(self, z):
         return self.decoder(z.relu_())
