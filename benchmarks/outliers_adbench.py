@@ -204,7 +204,6 @@ def evaluate(score, X_train, X_test, y_test, seed):
     with warnings.catch_warnings():
         # some fits reach max_epochs; scores are what is measured
         warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", UserWarning)
         outlyingness, flags = score(X_train, X_test, seed)
     seconds = time.perf_counter() - start
     return {

@@ -979,15 +979,12 @@ class _BaseAutoencoder(
         ``reconstruction_noise_variance_`` (with ``n - 1`` in the denominators, as
         PCA's variances), and ``reconstruction_explained_variance_ratio_``.
         """
-        module = self._inference_copy(self.net_.module_, X.dtype)
+        code_and_error = self._code_and_error_fn(X.dtype)
         offset, scale = self._scale_tensors(X.dtype)
         mean = torch.as_tensor(self.mean_, dtype=offset.dtype, device=offset.device)
-        unit = self._code_unit(module)
 
         def sums(x):
-            z = self._encode_batch(module, x)
-            error = ((x - module.decode(z)) * scale).square().sum(dim=1)
-            z = z if unit is None else z * unit
+            z, error = code_and_error(x)
             deviation = (x * scale + offset - mean).square().sum(dim=1)
             outer = (z[:, :, None] * z[:, None, :]).flatten(1)
             return torch.cat([error[:, None], deviation[:, None], z, outer], dim=1)
@@ -1008,6 +1005,21 @@ class _BaseAutoencoder(
             float(error / ((n - 1) * n_left)) if n_left > 0 else 0.0
         )
 
+    def _code_and_error_fn(self, dtype):
+        """A function of a scaled batch giving, from one encoder pass, its codes
+        (in PCA's units for the PCA-anchored autoencoder) and each row's summed
+        squared reconstruction error in X's units: what the density reads."""
+        module = self._inference_copy(self.net_.module_, dtype)
+        _, scale = self._scale_tensors(dtype)
+        unit = self._code_unit(module)
+
+        def code_and_error(x):
+            z = self._encode_batch(module, x)
+            error = ((x - module.decode(z)) * scale).square().sum(dim=1)
+            return (z if unit is None else z * unit), error
+
+        return code_and_error
+
     def _log_density_fn(self, dtype):
         """A function of a scaled batch giving ``score_samples`` of its rows.
 
@@ -1016,8 +1028,8 @@ class _BaseAutoencoder(
         residual under ``N(0, reconstruction_noise_variance_)``
         in each of the ``n_features - n_components`` directions left to it.
         """
-        module = self._inference_copy(self.net_.module_, dtype)
-        offset, scale = self._scale_tensors(dtype)
+        code_and_error = self._code_and_error_fn(dtype)
+        offset, _ = self._scale_tensors(dtype)
         k, n_left = self.n_components_, self.n_features_in_ - self.n_components_
         covariance = np.asarray(self.latent_covariance_, dtype=np.float64)
         # a ridge far below any real spread keeps collapsed codes invertible
@@ -1033,12 +1045,9 @@ class _BaseAutoencoder(
         if n_left > 0:
             constant -= 0.5 * n_left * (_LOG_2PI + np.log(noise))
 
-        unit = self._code_unit(module)
-
         def log_density(x):
-            z = self._encode_batch(module, x)
-            residual = ((x - module.decode(z)) * scale).square().sum(dim=1)
-            centred = (z if unit is None else z * unit) - code_mean
+            z, residual = code_and_error(x)
+            centred = z - code_mean
             code_term = ((centred @ precision) * centred).sum(dim=1)
             if n_left == 0:
                 return constant - 0.5 * code_term
