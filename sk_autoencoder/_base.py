@@ -29,6 +29,7 @@ from sk_autoencoder._engine import (
     has_converged,
     make_callbacks,
     make_valid_split,
+    seeded,
 )
 from sk_autoencoder._losses import ReconstructionLoss
 from sk_autoencoder._modules import (
@@ -76,16 +77,6 @@ _TORCH_DTYPES = {
     np.dtype(np.float64): torch.float64,
     np.dtype(np.float32): torch.float32,
 }
-
-
-@contextmanager
-def _seeded(seed, device):
-    """Seed torch's RNG inside a scope, restoring the caller's state after it."""
-    device = torch.device(device)
-    devices = [device] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 def _store_init_params(estimator, params):
@@ -725,7 +716,7 @@ class _BaseAutoencoder(
         self._architecture = {
             name: getattr(self, name) for name in self._ARCHITECTURE_PARAMS
         }
-        with _seeded(self._seed, device):
+        with seeded(self._seed, device):
             module = self._make_module(n_features)
             if self.module is not None:
                 check_module_shapes(
@@ -746,7 +737,7 @@ class _BaseAutoencoder(
         """
         old = self.net_
         self._float64_copies = {}
-        with _seeded(self._seed, old.device):
+        with seeded(self._seed, old.device):
             self.net_ = self._build_net(old.module_, old.criterion_, old.device)
             self.net_.initialize()
         self.net_.history = old.history
@@ -867,7 +858,7 @@ class _BaseAutoencoder(
         dict(self.net_.callbacks_)["stopping"].baseline = baseline
         # every call draws from a seed of its own, so that partial_fit's epochs
         # do not repeat the same dropout masks and noise
-        with _seeded(self._seed + len(self.net_.history), self.net_.device):
+        with seeded(self._seed + len(self.net_.history), self.net_.device):
             self.net_.partial_fit(dataset, epochs=epochs)
 
     # ---- inference ------------------------------------------------------------

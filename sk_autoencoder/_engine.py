@@ -3,6 +3,8 @@
 import copy
 import math
 import sys
+import threading
+from contextlib import contextmanager
 
 import numpy as np
 import torch
@@ -13,6 +15,27 @@ from skorch.utils import noop, to_tensor
 
 from sk_autoencoder._data import iter_chunks
 from sk_autoencoder._losses import gaussian_kl_per_dimension
+
+
+# torch's default generator is one per process: a seeded scope holds it, so
+# that fits in threads neither interleave their draws nor leave it modified
+_GLOBAL_RNG = threading.RLock()
+
+
+@contextmanager
+def seeded(seed, device):
+    """Seed torch's RNG inside a scope, restoring the caller's state after it.
+
+    The scope holds a process-wide lock: dropout, weight initialisation and
+    noise draw from torch's global generator, so seeded code in two threads at
+    once would share one stream. Fits in threads are therefore serialised while
+    they train, and each gives the result it gives alone.
+    """
+    device = torch.device(device)
+    devices = [device] if device.type == "cuda" else []
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class RowDataset(torch.utils.data.Dataset):
@@ -206,9 +229,7 @@ class DenoisingNet(ReconstructionNet):
         # seed of each batch's own, so that every epoch (and the starting
         # weights) is judged on the same noisy rows
         x, target = batch
-        devices = [x.device] if x.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.seed + self._valid_batches)
+        with seeded(self.seed + self._valid_batches, x.device):
             noisy = self.corrupt(x)
         self._valid_batches += 1
         return super().validation_step((noisy, target), **fit_params)
