@@ -26,6 +26,7 @@ from sk_autoencoder._data import (
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
+    end_interrupted_epoch,
     has_converged,
     make_callbacks,
     make_valid_split,
@@ -208,7 +209,7 @@ class _BaseAutoencoder(
                 X, epochs=self.max_epochs, baseline=is_warm or self._anchored
             )
             self._fit_density(X)
-        if not has_converged(self.net_):
+        if self.net_.interrupted_in_ is None and not has_converged(self.net_):
             warnings.warn(
                 f"{type(self).__name__} reached max_epochs={self.max_epochs} "
                 "without converging; increase max_epochs or tol.",
@@ -568,8 +569,8 @@ class _BaseAutoencoder(
         fitted model. A call that ``continues`` the fitted network (a warm fit,
         ``partial_fit``) trains its weights in place, so they, the criterion's,
         the optimizer's state and the history's length are kept aside and put
-        back. A ``KeyboardInterrupt`` is not a failure: skorch ends training
-        and keeps the weights reached.
+        back. A ``KeyboardInterrupt`` during training is not a failure: skorch
+        ends training there, and ``_train`` reports the weights kept.
         """
         attributes = dict(self.__dict__)
         net = getattr(self, "net_", None) if continues else None
@@ -581,7 +582,7 @@ class _BaseAutoencoder(
             n_epochs = len(net.history)
         try:
             yield
-        except Exception:
+        except BaseException:  # an interrupt outside training too
             self.__dict__.clear()
             self.__dict__.update(attributes)
             if net is not None:
@@ -860,6 +861,10 @@ class _BaseAutoencoder(
         # do not repeat the same dropout masks and noise
         with seeded(self._seed + len(self.net_.history), self.net_.device):
             self.net_.partial_fit(dataset, epochs=epochs)
+        interrupted = end_interrupted_epoch(self.net_)
+        if interrupted is not None:
+            # past _train and fit (or partial_fit) and scikit-learn's wrapper
+            warnings.warn(interrupted, ConvergenceWarning, stacklevel=4)
 
     # ---- inference ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from skorch.utils import noop, to_tensor
 
 from sk_autoencoder._data import iter_chunks
 from sk_autoencoder._losses import gaussian_kl_per_dimension
+from sk_autoencoder._validation import check_codes, check_decoded, module_failure
 
 
 # torch's default generator is one per process: a seeded scope holds it, so
@@ -150,10 +151,44 @@ class ReconstructionNet(NeuralNet):
             if isinstance(module, torch.nn.Module) and module.training != training:
                 module.train(training)
 
+    # the batch size whose outputs were last checked: the checks run on the
+    # first batch and on each batch of another size (the last, smaller one)
+    _checked_rows = None
+
     def infer(self, x, **fit_params):
         x = to_tensor(x, device=self.device)
+        if len(x) == self._checked_rows:
+            return self.forward_batch(x)
+        try:
+            y_pred = self.forward_batch(x, check=True)
+        except torch.OutOfMemoryError:
+            raise
+        except (RuntimeError, AttributeError, TypeError) as error:
+            raise module_failure(error, x.shape) from error
+        self._checked_rows = len(x)
+        return y_pred
+
+    def fit_loop(self, *args, **kwargs):
+        # skorch ends training quietly on a KeyboardInterrupt (and keeps the
+        # weights reached); its early stopping raises one too. Remember an
+        # interruption that was not the stopping rule, and in which epoch
+        self.interrupted_in_ = None
+        try:
+            return super().fit_loop(*args, **kwargs)
+        except KeyboardInterrupt:
+            if not has_converged(self):
+                self.interrupted_in_ = len(self.history)
+            raise
+
+    def forward_batch(self, x, check=False):
+        """``(x_recon, z)`` for a batch; with ``check``, the outputs' shapes too."""
         z = self.module_.encode(x)
-        return self.module_.decode(z), z
+        if check:
+            check_codes(z, len(x), variational=False)
+        x_recon = self.module_.decode(z)
+        if check:
+            check_decoded(x_recon, x.shape)
+        return x_recon, z
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)
@@ -254,11 +289,17 @@ class VariationalNet(ReconstructionNet):
         super().__init__(module, criterion, **kwargs)
         self.beta = beta
 
-    def infer(self, x, **fit_params):
-        x = to_tensor(x, device=self.device)
-        mu, log_var = self.module_.encode(x)
+    def forward_batch(self, x, check=False):
+        """``(x_recon, mu, log_var)``, decoding one reparameterised draw."""
+        codes = self.module_.encode(x)
+        if check:
+            check_codes(codes, len(x), variational=True)
+        mu, log_var = codes
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
-        return self.module_.decode(z), mu, log_var
+        x_recon = self.module_.decode(z)
+        if check:
+            check_decoded(x_recon, x.shape)
+        return x_recon, mu, log_var
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         x_recon, mu, log_var = y_pred
@@ -472,6 +513,34 @@ def make_callbacks(
         )
     )
     return callbacks + list(extra)
+
+
+def end_interrupted_epoch(net):
+    """After an interrupted fit: drop the unfinished epoch, say what is kept.
+
+    Returns ``None`` when training was not interrupted, else a message naming
+    the epoch and the weights the model keeps.
+    """
+    epoch = getattr(net, "interrupted_in_", None)
+    if epoch is None:
+        return None
+    keys = ("train_loss", "valid_loss") if net.train_split else ("train_loss",)
+    if net.history and not all(key in net.history[-1] for key in keys):
+        del net.history[-1]
+    stopping = dict(net.callbacks_)["stopping"]
+    if stopping.load_best and stopping.best_model_weights_ is not None:
+        best = stopping.best_epoch_
+        kept = (
+            f"the weights of the best validated epoch ({best})"
+            if best
+            else "the starting weights, which no epoch validated better than"
+        )
+    else:
+        kept = f"the weights reached when it was interrupted, during epoch {epoch}"
+    return (
+        f"Training was interrupted during epoch {epoch}, which is not counted "
+        f"(n_iter_={len(net.history)}); the model keeps {kept}."
+    )
 
 
 def has_converged(net):

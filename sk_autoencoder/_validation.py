@@ -142,6 +142,62 @@ def resolve_device(device):
     return device
 
 
+def check_codes(codes, n_rows, variational, n_components=None):
+    """What a module's ``encode`` returned for ``n_rows`` rows: the codes.
+
+    A tensor of shape ``(n_rows, n_components)``, or for a VAE a pair
+    ``(mu, log_var)`` of them. Raises ``ValueError`` naming what came back.
+    """
+    width = "n_components" if n_components is None else n_components
+    if variational:
+        if not (isinstance(codes, (tuple, list)) and len(codes) == 2):
+            raise ValueError(
+                "A VAETransformer module's encode must return (mu, log_var); "
+                f"got {type(codes).__name__}."
+            )
+        parts = codes
+    else:
+        if not isinstance(codes, torch.Tensor):
+            raise ValueError(
+                "module.encode must return one tensor of codes; got "
+                f"{type(codes).__name__}."
+            )
+        parts = (codes,)
+    for part in parts:
+        if not isinstance(part, torch.Tensor) or part.ndim != 2 or (
+            len(part) != n_rows or n_components not in (None, part.shape[1])
+        ):
+            shape = tuple(part.shape) if isinstance(part, torch.Tensor) else part
+            raise ValueError(
+                f"module.encode returned codes of shape {shape} for {n_rows} "
+                f"rows; expected ({n_rows}, {width})"
+                + ("." if n_components is None else f" for n_components={width}.")
+            )
+
+
+def check_decoded(x_recon, shape):
+    """What a module's ``decode`` returned: a tensor of the input's ``shape``."""
+    if isinstance(x_recon, torch.Tensor) and x_recon.shape == shape:
+        return
+    got = (
+        f"shape {tuple(x_recon.shape)}"
+        if isinstance(x_recon, torch.Tensor)
+        else f"a {type(x_recon).__name__}"
+    )
+    raise ValueError(
+        f"module.decode returned {got} for {shape[0]} rows; expected a tensor "
+        f"of shape {tuple(shape)}, the shape of the batch of X."
+    )
+
+
+def module_failure(error, shape):
+    """A user module's error on a batch, as the ``ValueError`` that names it."""
+    return ValueError(
+        f"The module failed on a batch of shape {tuple(shape)}: "
+        f"{type(error).__name__}: {error}"
+    )
+
+
 def check_module_shapes(module, n_features, n_components, variational):
     """Run a user's module on two rows and check what encode and decode return."""
     x = torch.zeros(2, n_features)
@@ -150,30 +206,10 @@ def check_module_shapes(module, n_features, n_components, variational):
     try:
         with torch.no_grad():
             codes = module.encode(x)
-            if variational:
-                if not (isinstance(codes, (tuple, list)) and len(codes) == 2):
-                    raise ValueError(
-                        "A VAETransformer module's encode must return "
-                        f"(mu, log_var); got {type(codes).__name__}."
-                    )
-                codes = codes[0]
-            if tuple(codes.shape) != (2, n_components):
-                raise ValueError(
-                    f"module.encode returned codes of shape {tuple(codes.shape)} "
-                    f"for 2 rows; expected (2, {n_components}) for "
-                    f"n_components={n_components}."
-                )
-            x_recon = module.decode(codes)
-            if tuple(x_recon.shape) != (2, n_features):
-                raise ValueError(
-                    f"module.decode returned shape {tuple(x_recon.shape)} for 2 "
-                    f"rows; expected (2, {n_features}), the shape of X."
-                )
-    except RuntimeError as error:
-        raise ValueError(
-            f"module failed on a batch of 2 rows of {n_features} features "
-            f"and n_components={n_components}: {error}"
-        ) from error
+            check_codes(codes, 2, variational, n_components)
+            check_decoded(module.decode(codes[0] if variational else codes), x.shape)
+    except (RuntimeError, AttributeError, TypeError) as error:
+        raise module_failure(error, x.shape) from error
     finally:
         module.train(was_training)
 

@@ -252,9 +252,46 @@ class _NaNDecoder(LinearModule):
         return self.decoder(z) * float("nan")
 
 
+class _TupleEncoder(LinearModule):
+    """encode returns a pair, as a VAE's does, for a plain autoencoder."""
+
+    def encode(self, x):
+        z = self.encoder(x)
+        return z, z
+
+
+class _TwoRowDecoder(LinearModule):
+    """decode is right for two rows only (the shape check at build time)."""
+
+    def decode(self, z):
+        return self.decoder(z)[:2]
+
+
+class _PairedRowsEncoder(LinearModule):
+    """encode views the batch as two rows: only a batch of 2 works."""
+
+    def encode(self, x):
+        return self.encoder(x.view(2, -1))
+
+
 @pytest.mark.parametrize(
     "make, match",
     [
+        # before: AttributeError "'tuple' object has no attribute 'shape'"
+        (
+            ae(module=_TupleEncoder),
+            r"module.encode must return one tensor of codes; got tuple",
+        ),
+        # before: a raw RuntimeError from the loss, after the check on 2 rows
+        (
+            ae(module=_TwoRowDecoder),
+            r"module.decode returned shape \(2, 4\) for 27 rows; expected a tensor "
+            r"of shape \(27, 4\)",
+        ),
+        (
+            ae(module=_PairedRowsEncoder),
+            r"The module failed on a batch of shape \(27, 4\): RuntimeError",
+        ),
         # before: "try a smaller learning_rate"
         (
             ae(module=_NaNDecoder),
@@ -266,10 +303,64 @@ class _NaNDecoder(LinearModule):
             r"validation_fraction=0.99 of 30 rows holds out 30 .* none to train on",
         ),
     ],
-    ids=["nan-decode", "validation-fraction-leaving-no-rows"],
+    ids=[
+        "tuple-encode",
+        "decode-right-for-two-rows-only",
+        "encode-right-for-two-rows-only",
+        "nan-decode",
+        "validation-fraction-leaving-no-rows",
+    ],
 )
 def test_errors_name_the_real_cause(make, match):
     X = X_GOOD.copy()
     with pytest.raises(ValueError, match=match):
         make().fit(X)
     np.testing.assert_array_equal(X, X_GOOD)
+
+
+class _InterruptWhenArmed(Callback):
+    """Raises KeyboardInterrupt at a batch's end once armed (a class flag)."""
+
+    armed = False
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if type(self).armed and training:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("call", ["fit", "partial_fit"])
+@pytest.mark.parametrize("early_stopping", [True, False])
+def test_an_interrupt_is_reported_and_the_unfinished_epoch_not_counted(
+    call, early_stopping
+):
+    est = AutoencoderTransformer(
+        **{**FAST, "init": "random", "early_stopping": early_stopping},
+        callbacks=[_InterruptWhenArmed()],
+    )
+    # before: "reached max_epochs without converging", and n_iter_ counted
+    # the unfinished epoch (2 against 1 loss after partial_fit)
+    # a warm fit validates its starting weights (epoch 1's) before training;
+    # partial_fit's one epoch has no candidate to go back to
+    kept = (
+        r"the model keeps the weights of the best validated epoch \(1\)"
+        if early_stopping and call == "fit"
+        else r"the model keeps the weights reached when it was interrupted, "
+        r"during epoch 2"
+    )
+    est.partial_fit(X_GOOD)
+    _InterruptWhenArmed.armed = True
+    try:
+        with pytest.warns(
+            UserWarning, match=r"interrupted during epoch 2, which is not counted "
+            r"\(n_iter_=1\); " + kept
+        ):
+            if call == "fit":
+                est.set_params(warm_start=True).fit(X_GOOD)
+            else:
+                est.partial_fit(X_GOOD)
+    finally:
+        _InterruptWhenArmed.armed = False
+    assert est.n_iter_ == len(est.loss_curve_) == 1
+    if early_stopping:
+        assert len(est.validation_loss_curve_) == 1
+    assert np.isfinite(est.transform(X_GOOD)).all()
