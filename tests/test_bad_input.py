@@ -364,3 +364,15 @@ def test_an_interrupt_is_reported_and_the_unfinished_epoch_not_counted(
     if early_stopping:
         assert len(est.validation_loss_curve_) == 1
     assert np.isfinite(est.transform(X_GOOD)).all()
+
+
+def test_a_diverging_warm_fit_names_the_learning_rate_it_used():
+    est = AutoencoderTransformer(
+        **{**FAST, "init": "random", "optimizer": "sgd", "warm_start": True}
+    )
+    with pytest.warns(Warning):  # five epochs do not converge
+        est.fit(X_GOOD)
+    # before: the message named the first fit's learning rate, 0.001
+    est.set_params(learning_rate=1e12)
+    with pytest.raises(ValueError, match=r"smaller learning_rate \(got 1000000000000.0\)"):
+        est.fit(X_GOOD)
