@@ -17,12 +17,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from sk_autoencoder._data import (
-    RowSource,
-    fit_scaler,
-    inference_chunk_rows,
-    iter_chunks,
-)
+from sk_autoencoder._data import RowSource, fit_scaler
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -32,6 +27,7 @@ from sk_autoencoder._engine import (
     make_valid_split,
     seeded,
 )
+from sk_autoencoder._inference import Float64Copies, Inference
 from sk_autoencoder._losses import ReconstructionLoss
 from sk_autoencoder._modules import (
     _ACTIVATIONS,
@@ -74,10 +70,6 @@ _OPTIMIZERS = {
 
 _FLOAT_DTYPES = [np.float64, np.float32]
 _LOG_2PI = math.log(2 * math.pi)
-_TORCH_DTYPES = {
-    np.dtype(np.float64): torch.float64,
-    np.dtype(np.float32): torch.float32,
-}
 
 
 def _store_init_params(estimator, params):
@@ -320,21 +312,10 @@ class _BaseAutoencoder(
                 f"n_components_={self.n_components_}; inverse_transform takes "
                 "latent codes."
             )
-        module = self._inference_copy(self.net_.module_, Z.dtype)
-        offset, scale = self._scale_tensors(Z.dtype)
-        device = self.net_.device
-        factor = self._code_factor(module)
-        if factor is not None:
-            Z = Z / factor.cpu().numpy()  # a new array: Z is the caller's
-        X_original = np.empty((Z.shape[0], self.n_features_in_), dtype=Z.dtype)
-        chunk = inference_chunk_rows(self.n_features_in_, torch.device(device).type)
-        with torch.inference_mode():
-            for rows in iter_chunks(Z.shape[0], chunk):
-                # a copy: a module may decode in place (relu_), and Z may be the
-                # caller's array
-                z = torch.from_numpy(np.array(Z[rows], order="C")).to(device)
-                X_original[rows] = (module.decode(z) * scale + offset).cpu().numpy()
-        return X_original
+        inference = self._inference(Z.dtype)
+        # the codes' chunks are copies: a module may decode in place (relu_), and
+        # Z may be the caller's array
+        return inference.map(Z, inference.decode, self.n_features_in_, scaled=False)
 
     def reconstruct(self, X):
         """Encode and decode X: ``inverse_transform(transform(X))``.
@@ -362,12 +343,9 @@ class _BaseAutoencoder(
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
-        module = self._inference_copy(self.net_.module_, X.dtype)
-        offset, scale = self._scale_tensors(X.dtype)
-        return self._map_rows(
-            X,
-            lambda x: self._reconstruct_batch(module, x) * scale + offset,
-            self.n_features_in_,
+        inference = self._inference(X.dtype)
+        return inference.map(
+            X, lambda x: inference.unscale(inference.reconstruct(x)), X.shape[1]
         )
 
     def score_samples(self, X):
@@ -453,7 +431,57 @@ class _BaseAutoencoder(
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
-        return self._map_rows(X, self._squared_errors_fn(X.dtype), X.shape[1])
+        inference = self._inference(X.dtype)
+        return inference.map(
+            X,
+            lambda x: ((x - inference.reconstruct(x)) * inference.scale).square(),
+            X.shape[1],
+        )
+
+    def residuals_and_codes(self, X):
+        """Per row: the residual in the scaled units, and the code.
+
+        The detector's contract: :class:`AutoencoderOutlierDetector` reads an
+        inner estimator through this one method. From one encoder pass,
+        ``residuals`` is ``(X - reconstruct(X)) / scale`` with ``scale`` each
+        feature's scale from ``input_scaling`` (the units the network trains
+        in, where features are of order one), and ``codes`` is ``transform(X)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to reconstruct.
+
+        Returns
+        -------
+        residuals : ndarray of shape (n_samples, n_features)
+            Scaled reconstruction residuals.
+
+        codes : ndarray of shape (n_samples, n_components_)
+            Latent codes, as ``transform`` returns them.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sk_autoencoder import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        >>> residuals, codes = ae.fit(X[:200]).residuals_and_codes(X[:3])
+        >>> residuals.shape, codes.shape
+        ((3, 64), (3, 4))
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+        )
+        inference = self._inference(X.dtype)
+
+        def residuals_and_codes(x):
+            z = inference.module_codes(x)
+            residuals = x - inference.module.decode(z)
+            return residuals, inference.in_code_units(z)
+
+        return inference.map(X, residuals_and_codes, (X.shape[1], self.n_components_))
 
     def score(self, X, y=None):
         """Mean of ``score_samples`` over X, so that higher is better.
@@ -713,7 +741,7 @@ class _BaseAutoencoder(
     def _build_network(self, n_features):
         """Build the module and its skorch net on the chosen device, seeded."""
         device = resolve_device(self.device)
-        self._float64_copies = {}
+        self._float64_copies = Float64Copies()
         self._architecture = {
             name: getattr(self, name) for name in self._ARCHITECTURE_PARAMS
         }
@@ -737,7 +765,6 @@ class _BaseAutoencoder(
         settings, as ``MLPRegressor`` does.
         """
         old = self.net_
-        self._float64_copies = {}
         with seeded(self._seed, old.device):
             self.net_ = self._build_net(old.module_, old.criterion_, old.device)
             self.net_.initialize()
@@ -855,7 +882,6 @@ class _BaseAutoencoder(
                     "early_stopping=False."
                 )
         dataset = RowDataset(RowSource(X, self._scaler, np.float32))
-        self._float64_copies = {}
         dict(self.net_.callbacks_)["stopping"].baseline = baseline
         # every call draws from a seed of its own, so that partial_fit's epochs
         # do not repeat the same dropout masks and noise
@@ -868,81 +894,22 @@ class _BaseAutoencoder(
 
     # ---- inference ------------------------------------------------------------
 
-    def _inference_copy(self, module, dtype):
-        """``module`` (of ``net_``) in eval mode, computing in ``dtype``.
-
-        float64 input is computed in float64, so that a row's result does not
-        depend on which other rows share its batch. The float64 copy of the
-        float32 weights is made once per training state: ``_build_network`` and
-        ``_train`` empty the cache.
-        """
-        if module.training:  # eval() walks every submodule: only when needed
-            module.eval()
-        if dtype != np.float64:
-            return module
-        copies = self._float64_copies
-        if id(module) not in copies:
-            copies[id(module)] = copy.deepcopy(module).double()
-        return copies[id(module)]
-
-    def _scale_tensors(self, dtype):
-        """The scaler's offset and scale as tensors of ``dtype`` on the net's device."""
-        return tuple(
-            torch.as_tensor(
-                v, dtype=_TORCH_DTYPES[np.dtype(dtype)], device=self.net_.device
-            )
-            for v in (self._scaler.offset, self._scaler.scale)
+    def _inference(self, dtype):
+        """The fitted network for one public call on data of ``dtype``."""
+        return Inference(
+            self.net_.module_,
+            self._scaler,
+            self.net_.device,
+            dtype,
+            float64_copies=self._float64_copies,
+            code_factor=self._code_factor,
+            variational=self._variational,
         )
-
-    def _scaled_chunks(self, X):
-        """Yield ``(rows, x)``: consecutive row slices of X and their scaled tensor.
-
-        Runs under ``torch.inference_mode``; chunks are large enough to amortise
-        torch's per-call overhead and, on the CPU, small enough that the chunk and
-        the first layers' activations stay in the caches (``inference_chunk_rows``).
-        """
-        source = RowSource(X, self._scaler, X.dtype)
-        device = self.net_.device
-        inverse, shift = (
-            torch.from_numpy(f).to(device) for f in self._scaler.factors(X.dtype)
-        )
-        with torch.inference_mode():
-            chunk = inference_chunk_rows(X.shape[1], torch.device(device).type)
-            for rows in iter_chunks(X.shape[0], chunk):
-                x = torch.from_numpy(source.raw(rows)).to(device)
-                # scaling in torch (threaded, one pass) rather than numpy
-                yield rows, torch.addcmul(shift, x, inverse)
-
-    def _map_rows(self, X, fn, n_out):
-        """Apply ``fn`` (scaled tensor batch -> tensor) to X, batch by batch.
-
-        Returns an array of X's dtype with ``n_out`` columns, or one value per row
-        when ``n_out`` is None.
-        """
-        shape = (X.shape[0],) if n_out is None else (X.shape[0], n_out)
-        out = np.empty(shape, dtype=X.dtype)
-        for rows, x in self._scaled_chunks(X):
-            out[rows] = fn(x).cpu().numpy()
-        return out
-
-    def _sum_rows(self, X, fn):
-        """Sum over the rows of X of ``fn`` (scaled batch -> tensor), in float64."""
-        total = 0.0
-        for _, x in self._scaled_chunks(X):
-            total = total + fn(x).sum(dim=0).double().cpu().numpy()
-        return total
 
     def _encode(self, X):
         """Latent codes of an already validated X, as ``transform`` returns them."""
-        module = self._inference_copy(self.net_.module_, X.dtype)
-        factor = self._code_factor(module)
-        if factor is None:
-            return self._map_rows(
-                X, lambda x: self._encode_batch(module, x), self.n_components_
-            )
-        return self._map_rows(
-            X, lambda x: self._encode_batch(module, x) * factor, self.n_components_
-        )
+        inference = self._inference(X.dtype)
+        return inference.map(X, inference.encode, self.n_components_)
 
     def _code_unit(self, module):
         """The factor from the module's codes to PCA's units, or None for 1.
@@ -975,18 +942,18 @@ class _BaseAutoencoder(
         ``reconstruction_noise_variance_`` (with ``n - 1`` in the denominators, as
         PCA's variances), and ``reconstruction_explained_variance_ratio_``.
         """
-        code_and_error = self._code_and_error_fn(X.dtype)
-        offset, scale = self._scale_tensors(X.dtype)
-        mean = torch.as_tensor(self.mean_, dtype=offset.dtype, device=offset.device)
+        inference = self._inference(X.dtype)
+        code_and_error = self._code_and_error_fn(inference)
+        mean = inference.tensor(self.mean_)
 
         def sums(x):
             z, error = code_and_error(x)
-            deviation = (x * scale + offset - mean).square().sum(dim=1)
+            deviation = (inference.unscale(x) - mean).square().sum(dim=1)
             outer = (z[:, :, None] * z[:, None, :]).flatten(1)
             return torch.cat([error[:, None], deviation[:, None], z, outer], dim=1)
 
         k, n = self.n_components_, X.shape[0]
-        totals = self._sum_rows(X, sums)
+        totals = inference.sum(X, sums)
         error, deviation = totals[0], totals[1]
         code_sum, code_outer = totals[2 : 2 + k], totals[2 + k :].reshape(k, k)
         self.reconstruction_explained_variance_ratio_ = (
@@ -1001,22 +968,21 @@ class _BaseAutoencoder(
             float(error / ((n - 1) * n_left)) if n_left > 0 else 0.0
         )
 
-    def _code_and_error_fn(self, dtype):
+    def _code_and_error_fn(self, inference):
         """A function of a scaled batch giving, from one encoder pass, its codes
         (in PCA's units for the PCA-anchored autoencoder) and each row's summed
         squared reconstruction error in X's units: what the density reads."""
-        module = self._inference_copy(self.net_.module_, dtype)
-        _, scale = self._scale_tensors(dtype)
-        unit = self._code_unit(module)
+        unit = self._code_unit(inference.module)
 
         def code_and_error(x):
-            z = self._encode_batch(module, x)
-            error = ((x - module.decode(z)) * scale).square().sum(dim=1)
+            z = inference.module_codes(x)
+            residual = x - inference.module.decode(z)
+            error = (residual * inference.scale).square().sum(dim=1)
             return (z if unit is None else z * unit), error
 
         return code_and_error
 
-    def _log_density_fn(self, dtype):
+    def _log_density_fn(self, inference):
         """A function of a scaled batch giving ``score_samples`` of its rows.
 
         ``log N(z; latent_mean_, latent_covariance_)`` of the code z (in PCA's
@@ -1024,8 +990,7 @@ class _BaseAutoencoder(
         residual under ``N(0, reconstruction_noise_variance_)``
         in each of the ``n_features - n_components`` directions left to it.
         """
-        code_and_error = self._code_and_error_fn(dtype)
-        offset, _ = self._scale_tensors(dtype)
+        code_and_error = self._code_and_error_fn(inference)
         k, n_left = self.n_components_, self.n_features_in_ - self.n_components_
         covariance = np.asarray(self.latent_covariance_, dtype=np.float64)
         # a ridge far below any real spread keeps collapsed codes invertible
@@ -1033,8 +998,7 @@ class _BaseAutoencoder(
         covariance = covariance + ridge * np.eye(k)
         _, log_det = np.linalg.slogdet(covariance)
         precision, code_mean = (
-            torch.as_tensor(a, dtype=offset.dtype, device=offset.device)
-            for a in (np.linalg.inv(covariance), self.latent_mean_)
+            inference.tensor(a) for a in (np.linalg.inv(covariance), self.latent_mean_)
         )
         constant = -0.5 * (k * _LOG_2PI + log_det)
         noise = max(self.reconstruction_noise_variance_, np.finfo(np.float64).tiny)
@@ -1051,35 +1015,13 @@ class _BaseAutoencoder(
 
         return log_density
 
-    def _encode_batch(self, module, x):
-        return module.encode(x)
-
-    def _reconstruct_batch(self, module, x):
-        return module.decode(self._encode_batch(module, x))
-
-    def _squared_errors_fn(self, dtype, scaled=False):
-        """A function of a scaled batch giving its per-feature squared errors.
-
-        The errors are in the units of the original X (multiplying by ``scale``
-        turns a difference of scaled values back into one of original values),
-        or with ``scaled`` in the units the network sees, after ``input_scaling``.
-        """
-        module = self._inference_copy(self.net_.module_, dtype)
-        if scaled:
-            return lambda x: (x - self._reconstruct_batch(module, x)).square()
-        _, scale = self._scale_tensors(dtype)
-        return lambda x: ((x - self._reconstruct_batch(module, x)) * scale).square()
-
-    def _batch_scorer(self, dtype):
+    def _batch_scorer(self, inference):
         """A function of a scaled batch giving ``score_samples`` of its rows."""
-        return self._log_density_fn(dtype)
+        return self._log_density_fn(inference)
 
     def _score_samples(self, X):
-        return self._map_rows(X, self._batch_scorer(X.dtype), n_out=None)
-
-    def __getstate__(self):
-        # the float64 copies are derived from net_ and rebuilt on demand
-        return {**super().__getstate__(), "_float64_copies": {}}
+        inference = self._inference(X.dtype)
+        return inference.map(X, self._batch_scorer(inference), None)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,11 +3,11 @@
 from numbers import Real
 
 import numpy as np
-import torch
 from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 
-from sk_autoencoder._base import _FLOAT_DTYPES, _TORCH_DTYPES
+from sk_autoencoder._base import _FLOAT_DTYPES
+from sk_autoencoder._data import chunk_rows, iter_chunks
 from sk_autoencoder._denoising import DenoisingAutoencoder
 from sk_autoencoder._validation import (
     HasMethods,
@@ -119,7 +119,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     ----------
     estimator : estimator object, default=None
         The autoencoder to fit: an :class:`AutoencoderTransformer`,
-        :class:`DenoisingAutoencoder` or :class:`VAETransformer`. It is cloned,
+        :class:`DenoisingAutoencoder` or :class:`VAETransformer`, or any
+        estimator with ``fit`` and the detector's contract,
+        ``residuals_and_codes(X)`` (see
+        :meth:`AutoencoderTransformer.residuals_and_codes`). It is cloned,
         never fitted in place. None means the detector's default,
         ``DenoisingAutoencoder(n_components=0.9, hidden_layer_sizes=(64,),
         noise='masking', noise_level=0.2, max_epochs=30)``: the codes keep the
@@ -230,7 +233,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "estimator": [HasMethods(["fit", "score_samples", "reconstruct"]), None],
+        # the contract: an inner estimator is read through residuals_and_codes
+        "estimator": [HasMethods(["fit", "residuals_and_codes"]), None],
         "contamination": [
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
@@ -284,8 +288,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.estimator_ = estimator.fit(X)
         # two passes over X: the mean errors first, which the residual statistic
         # divides by, then both statistics, whose codes the covariance is fitted on
-        squared_errors = estimator._squared_errors_fn(X.dtype, scaled=True)
-        mean_errors = estimator._sum_rows(X, squared_errors) / X.shape[0]
+        mean_errors = sum(
+            np.square(residuals, dtype=np.float64).sum(axis=0)
+            for residuals, _ in self._residuals_and_codes(X)
+        ) / X.shape[0]
         # in the scaled units the errors are in, where features are of order
         # one: rows rebuilt exactly (constant data) must not divide by ~0
         floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(np.float32).eps)
@@ -437,51 +443,22 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ((3, 64), True)
         """
         X = self._validate(X)
-        errors_and_codes = self._errors_and_codes_fn(X.dtype)
-        return self.estimator_._map_rows(
-            X, lambda x: errors_and_codes(x)[0], X.shape[1]
-        )
+        residuals, _ = self.estimator_.residuals_and_codes(X)
+        return (np.square(residuals) / self.residual_variance_).astype(X.dtype)
 
-    def _inverse_variance(self, dtype):
-        """``1 / residual_variance_`` as a tensor of the inner estimator's dtype."""
-        return torch.as_tensor(
-            1.0 / self.residual_variance_,
-            dtype=_TORCH_DTYPES[np.dtype(dtype)],
-            device=self.estimator_.net_.device,
-        )
-
-    def _errors_and_codes_fn(self, dtype):
-        """Scaled batch -> (squared errors / ``residual_variance_``, codes).
-
-        One pass of the encoder gives both the code and the reconstruction; the
-        codes are in ``transform``'s units, as ``code_covariance_`` documents.
-        """
-        estimator = self.estimator_
-        module = estimator._inference_copy(estimator.net_.module_, dtype)
-        inverse = self._inverse_variance(dtype)
-        # the module's own codes may differ from transform's by a factor per code
-        # (PCA's units, or whitened ones); None means none
-        factor = estimator._code_factor(module)
-
-        def errors_and_codes(x):
-            z = estimator._encode_batch(module, x)
-            errors = (x - module.decode(z)).square() * inverse
-            return errors, z if factor is None else z * factor
-
-        return errors_and_codes
+    def _residuals_and_codes(self, X):
+        """The inner estimator's residuals and codes of X, a chunk at a time."""
+        for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
+            yield self.estimator_.residuals_and_codes(X[rows])
 
     def _statistics(self, X):
         """Per row of X: the residual statistic, and the code (both in float64)."""
-        errors_and_codes = self._errors_and_codes_fn(X.dtype)
-
-        def statistics(x):
-            errors, z = errors_and_codes(x)
-            return torch.cat([errors.sum(dim=1, keepdim=True), z], dim=1)
-
-        estimator = self.estimator_
-        out = estimator._map_rows(X, statistics, 1 + estimator.n_components_)
-        out = out.astype(np.float64, copy=False)
-        return out[:, 0], out[:, 1:]
+        statistics, codes = [], []
+        for residuals, z in self._residuals_and_codes(X):
+            squares = np.square(residuals, dtype=np.float64)
+            statistics.append((squares / self.residual_variance_).sum(axis=1))
+            codes.append(z)
+        return np.concatenate(statistics), np.concatenate(codes).astype(np.float64)
 
     def _combine(self, residual, distance):
         """The score: the two statistics' log tail probabilities, summed."""

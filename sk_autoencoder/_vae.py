@@ -233,9 +233,9 @@ class VAETransformer(_BaseAutoencoder):
         X = validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
-        return self._map_rows(
-            X, self._batch_scorer(X.dtype, n_draws=n_samples, weighted=True), None
-        )
+        inference = self._inference(X.dtype)
+        scorer = self._batch_scorer(inference, n_draws=n_samples, weighted=True)
+        return inference.map(X, scorer, None)
 
     def sample(self, n_samples=1, random_state=None):
         """Generate rows from the model: decode draws of z from the prior.
@@ -267,11 +267,9 @@ class VAETransformer(_BaseAutoencoder):
         check_positive_count(n_samples, "n_samples")
         seed = int(check_random_state(random_state).randint(2**31 - 1))
         z = _standard_normal(seed, (n_samples, self.n_components_), torch.float64)
-        module = self._inference_copy(self.net_.module_, np.float64)
-        offset, scale = self._scale_tensors(np.float64)
+        inference = self._inference(np.float64)
         with torch.inference_mode():
-            x = module.decode(z.to(self.net_.device))
-            return (x * scale + offset).cpu().numpy()
+            return inference.decode(z.to(inference.device)).cpu().numpy()
 
     @property
     def kl_per_dimension_(self):
@@ -294,22 +292,18 @@ class VAETransformer(_BaseAutoencoder):
     def _net_params(self):
         return {"beta": self.beta}
 
-    def _encode_batch(self, module, x):
-        return module.encode(x)[0]
-
-    def _batch_scorer(self, dtype, n_draws=None, weighted=False):
+    def _batch_scorer(self, inference, n_draws=None, weighted=False):
         """A function of a scaled batch giving its ELBO (or importance-weighted bound).
 
         The ``n_draws`` standard-normal draws are the same for every row, so a
         row's score depends on that row alone.
         """
         n_draws = self.n_mc_samples if n_draws is None else n_draws
-        module = self._inference_copy(self.net_.module_, dtype)
-        log_likelihood = self._inference_copy(self.net_.criterion_, dtype)
-        torch_dtype = self._scale_tensors(dtype)[0].dtype
+        module = inference.module
+        log_likelihood = inference.in_dtype(self.net_.criterion_)
         draws = _standard_normal if weighted else _balanced_normal
-        eps = draws(self._seed, (n_draws, self.n_components_), torch_dtype)
-        eps = eps.to(self.net_.device)
+        eps = draws(self._seed, (n_draws, self.n_components_), inference.torch_dtype)
+        eps = eps.to(inference.device)
         # density of the scaled features -> density of the original X
         log_det = self._scaler.log_abs_det if self.loss == "mse" else 0.0
 

@@ -20,7 +20,7 @@ def vae(X_digits):
 
 def _cpu_float64_module(vae):
     """The float64 network the VAE infers with, on the CPU, for sums by hand."""
-    return copy.deepcopy(vae._inference_copy(vae.module_, np.float64)).cpu()
+    return copy.deepcopy(vae.module_).double().cpu().eval()
 
 
 def test_transform_is_the_posterior_mean(vae, X_digits):
