@@ -1,16 +1,21 @@
 """The skorch engine: batch iterator, training history and the stopping rule."""
 
 import copy
+import hashlib
+import inspect
 import math
 
 import numpy as np
 import pytest
 import torch
+from skorch import NeuralNet
+from skorch.callbacks import EarlyStopping
 from torch.nn import functional as F
 from torch.utils.data import Subset
 
 from sk_autoencoder._data import RowSource, fit_scaler
 from sk_autoencoder._engine import (
+    SKORCH_INTERNALS,
     BatchIterator,
     ReconstructionNet,
     RowDataset,
@@ -262,3 +267,17 @@ def test_a_non_finite_loss_stops_training_with_advice():
     net = _net(optimizer=torch.optim.SGD, lr=1e6, max_epochs=5)
     with pytest.raises(ValueError, match=r"try a smaller learning_rate \(got 1000000"):
         net.fit(dataset)
+
+
+def test_the_skorch_internals_the_engine_replaces_are_unchanged():
+    # the engine replaces these skorch methods or relies on how they work (see
+    # SKORCH_INTERNALS in _engine.py); a skorch release that changes one must
+    # be reviewed against the override before it is accepted
+    owners = {"NeuralNet": NeuralNet, "EarlyStopping": EarlyStopping}
+    changed = []
+    for name, digests in SKORCH_INTERNALS.items():
+        owner, method = name.split(".")
+        source = inspect.getsource(getattr(owners[owner], method))
+        if hashlib.sha256(source.encode()).hexdigest()[:16] not in digests:
+            changed.append(name)
+    assert not changed, f"skorch changed {changed}: review the engine's overrides"
