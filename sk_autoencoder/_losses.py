@@ -87,3 +87,32 @@ def gaussian_kl_per_dimension(mu, log_var):
 def gaussian_kl(mu, log_var):
     """KL(N(mu, diag(exp(log_var))) || N(0, I)), per sample."""
     return gaussian_kl_per_dimension(mu, log_var).sum(dim=1)
+
+
+def elbo(log_likelihood, decode, x, mu, log_var, eps):
+    """Evidence lower bound of each row, averaged over fixed draws.
+
+    ``E_q[log p(x | z)] - KL(q(z | x) || p(z))`` with q = N(mu, diag(exp(log_var)))
+    and p = N(0, I); the expectation is the mean over the draws
+    ``z = mu + eps[i] * std`` of ``log_likelihood(decode(z), x)``, the KL term
+    exact. ``eps`` has shape ``(n_draws, n_components)``.
+    """
+    std = torch.exp(0.5 * log_var)
+    log_px = torch.stack([log_likelihood(decode(mu + e * std), x) for e in eps])
+    return log_px.mean(dim=0) - gaussian_kl(mu, log_var)
+
+
+def importance_weighted_bound(log_likelihood, decode, x, mu, log_var, eps):
+    """Importance-weighted lower bound of each row's log-likelihood (Burda et al.).
+
+    ``log mean_i p(x, z_i) / q(z_i | x)`` over the draws ``z_i = mu + eps[i] * std``
+    of q: tighter than :func:`elbo`, and ``log p(x)`` in the limit of many draws.
+    """
+    std = torch.exp(0.5 * log_var)
+    terms = []
+    for e in eps:
+        z = mu + e * std
+        # log p(z) - log q(z | x); the 2*pi terms cancel
+        log_ratio = 0.5 * (-z.square() + e.square() + log_var).sum(dim=1)
+        terms.append(log_likelihood(decode(z), x) + log_ratio)
+    return torch.logsumexp(torch.stack(terms), dim=0) - math.log(len(eps))

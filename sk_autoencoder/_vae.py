@@ -1,6 +1,5 @@
 """VAETransformer: the variational autoencoder, its sampling and its ELBO."""
 
-import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,7 +12,8 @@ from sk_autoencoder._engine import VariationalNet
 from sk_autoencoder._losses import (
     BernoulliLogLikelihood,
     GaussianLogLikelihood,
-    gaussian_kl,
+    elbo,
+    importance_weighted_bound,
 )
 from sk_autoencoder._validation import (
     Interval,
@@ -21,9 +21,6 @@ from sk_autoencoder._validation import (
     check_positive_count,
     validate_data,
 )
-
-_LOG_2PI = math.log(2 * math.pi)
-
 
 def _standard_normal(seed, shape, dtype):
     """Draws of N(0, 1) from a generator of their own, as a tensor of ``dtype``."""
@@ -307,24 +304,10 @@ class VAETransformer(_BaseAutoencoder):
         # density of the scaled features -> density of the original X
         log_det = self._scaler.log_abs_det if self.loss == "mse" else 0.0
 
+        bound = importance_weighted_bound if weighted else elbo
+
         def score(x):
             mu, log_var = module.encode(x)
-            std = torch.exp(0.5 * log_var)
-            terms = []
-            for e in eps:
-                z = mu + e * std
-                log_px = log_likelihood(module.decode(z), x)
-                if weighted:
-                    # log p(z) - log q(z | x); the 2*pi terms cancel
-                    log_px = log_px + 0.5 * (-z.square() + e.square() + log_var).sum(
-                        dim=1
-                    )
-                terms.append(log_px)
-            terms = torch.stack(terms)
-            if weighted:
-                bound = torch.logsumexp(terms, dim=0) - math.log(n_draws)
-            else:
-                bound = terms.mean(dim=0) - gaussian_kl(mu, log_var)
-            return bound - log_det
+            return bound(log_likelihood, module.decode, x, mu, log_var, eps) - log_det
 
         return score

@@ -12,8 +12,10 @@ from sk_autoencoder._losses import (
     GaussianLogLikelihood,
     ReconstructionLoss,
     cross_entropy,
+    elbo,
     gaussian_kl,
     gaussian_kl_per_dimension,
+    importance_weighted_bound,
     squared_error,
 )
 
@@ -145,3 +147,57 @@ def test_reconstruction_loss_is_the_mean_of_the_per_sample_loss(loss, per_sample
     np.testing.assert_allclose(
         total.item(), per_sample(x_recon, x).mean().item(), rtol=RTOL
     )
+
+
+def _linear_gaussian(rng, n_features=3):
+    """A one-code linear-Gaussian model, a row x, and the exact posterior of z."""
+    w = torch.as_tensor(rng.normal(size=n_features))
+    b = torch.as_tensor(rng.normal(size=n_features))
+    noise = 0.3
+    x = torch.as_tensor(rng.normal(size=(1, n_features)))
+    # posterior of z ~ N(0, 1) given x = w z + b + N(0, noise I)
+    precision = 1.0 + w @ w / noise
+    mu = ((x - b) @ w / noise / precision).reshape(1, 1)
+    log_var = torch.full((1, 1), -math.log(precision), dtype=torch.float64)
+    likelihood = GaussianLogLikelihood(n_features, min_variance=1e-12).double()
+    with torch.no_grad():
+        likelihood.log_var.fill_(math.log(noise))
+    covariance = np.outer(w, w) + noise * np.eye(n_features)
+    log_px = stats.multivariate_normal(b.numpy(), covariance).logpdf(x.numpy()[0])
+    return likelihood, (lambda z: b + z * w), x, mu, log_var, log_px
+
+
+def test_elbo_of_the_exact_posterior_is_the_log_likelihood(rng):
+    likelihood, decode, x, mu, log_var, log_px = _linear_gaussian(rng)
+    # two antithetic draws: exact for a likelihood quadratic in z
+    eps = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    bound = elbo(likelihood, decode, x, mu, log_var, eps)
+    np.testing.assert_allclose(bound.detach().numpy(), [log_px], rtol=1e-12)
+
+
+def test_elbo_of_a_wrong_posterior_is_below_the_log_likelihood(rng):
+    likelihood, decode, x, mu, log_var, log_px = _linear_gaussian(rng)
+    eps = torch.tensor([[1.0], [-1.0]], dtype=torch.float64)
+    assert elbo(likelihood, decode, x, mu + 0.5, log_var, eps).item() < log_px - 1e-3
+
+
+def test_importance_weighted_bound_of_the_exact_posterior_is_exact(rng):
+    # with q the exact posterior every importance weight is p(x): any draws
+    likelihood, decode, x, mu, log_var, log_px = _linear_gaussian(rng)
+    eps = torch.as_tensor(rng.normal(size=(5, 1)))
+    bound = importance_weighted_bound(likelihood, decode, x, mu, log_var, eps)
+    np.testing.assert_allclose(bound.detach().numpy(), [log_px], rtol=1e-12)
+
+
+def test_importance_weighted_bound_tightens_with_draws(rng):
+    likelihood, decode, x, mu, log_var, log_px = _linear_gaussian(rng)
+    wrong = (mu + 1.0, log_var + 1.0)
+    draws = torch.as_tensor(rng.normal(size=(4000, 1)))
+    bound = lambda eps: importance_weighted_bound(  # noqa: E731
+        likelihood, decode, x, *wrong, eps
+    ).item()
+    # a one-draw bound's expectation is the ELBO, below the many-draw bound
+    one = np.mean([bound(draws[i : i + 1]) for i in range(1000)])
+    many = bound(draws)
+    assert one < many - 0.1
+    assert abs(many - log_px) < 0.05
