@@ -23,6 +23,7 @@ from sk_autoencoder._data import (
     inference_chunk_rows,
     iter_chunks,
 )
+from sk_autoencoder._device import host_to_device
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -913,7 +914,7 @@ class _BaseAutoencoder(
         with torch.inference_mode():
             chunk = inference_chunk_rows(X.shape[1], torch.device(device).type)
             for rows in iter_chunks(X.shape[0], chunk):
-                x = torch.from_numpy(source.raw(rows)).to(device)
+                x = host_to_device(source.raw(rows), device)  # pinned on CUDA
                 # scaling in torch (threaded, one pass) rather than numpy
                 yield rows, torch.addcmul(shift, x, inverse)
 
