@@ -14,6 +14,7 @@ from skorch.dataset import ValidSplit
 from skorch.utils import noop, to_tensor
 
 from sk_autoencoder._data import iter_chunks
+from sk_autoencoder._device import ResidentRows, StagedTransfer, choose_placement
 from sk_autoencoder._losses import gaussian_kl_per_dimension
 from sk_autoencoder._validation import check_codes, check_decoded, module_failure
 
@@ -48,9 +49,27 @@ class RowDataset(torch.utils.data.Dataset):
 
     def __init__(self, source):
         self.source = source
+        self._placement = None
 
     def __len__(self):
         return len(self.source)
+
+    def placement(self, device, forced=None):
+        """``(placement, resident)``: how batches reach ``device``, decided once.
+
+        One of ``_device.PLACEMENTS`` (``forced``, else ``choose_placement``),
+        with the :class:`~sk_autoencoder._device.ResidentRows` when the rows
+        live on the device. Decided and copied on first use, so that every
+        epoch and the validation rows (a ``Subset`` of this dataset) share one
+        copy, and the choice does not change once that copy takes memory.
+        """
+        if self._placement is None:
+            placement = forced or choose_placement(self.source, device)
+            resident = (
+                ResidentRows(self.source, device) if placement == "resident" else None
+            )
+            self._placement = placement, resident
+        return self._placement
 
     def __getitem__(self, i):
         row = torch.from_numpy(self.source.batch([i])[0])
@@ -63,9 +82,21 @@ class BatchIterator:
     Each epoch iterates once; with ``shuffle`` the order comes from a
     ``torch.Generator`` seeded with ``seed``, so it never touches the global RNG.
     Each batch is copied to ``device`` once and serves as input and target.
+    Off the CPU the rows are kept on the device or streamed to it
+    (``placement``, see ``_device.choose_placement``); kept there, they are
+    shuffled by a generator on the device.
     """
 
-    def __init__(self, dataset, batch_size, *, shuffle=False, seed=0, device="cpu"):
+    def __init__(
+        self,
+        dataset,
+        batch_size,
+        *,
+        shuffle=False,
+        seed=0,
+        device="cpu",
+        placement=None,
+    ):
         if isinstance(dataset, torch.utils.data.Subset):
             self.indices = np.asarray(dataset.indices)
             dataset = dataset.dataset
@@ -76,12 +107,32 @@ class BatchIterator:
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
         self.device = torch.device(device)
+        # ---- issue 16: rows kept on the device, or streamed to it ----
+        placement, self.resident = dataset.placement(self.device, placement)
+        if self.resident is not None:
+            self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.transfer = StagedTransfer(self.device) if placement == "streamed" else None
 
     def __len__(self):
         n_rows = len(self.source) if self.indices is None else len(self.indices)
         return math.ceil(n_rows / self.batch_size)
 
     def __iter__(self):
+        if self.resident is not None:
+            generator = self.generator if self.shuffle else None
+            for x in self.resident.batches(self.indices, self.batch_size, generator):
+                yield x, x
+            return
+        if self.transfer is not None:
+            for x in self.transfer(self._host_batches()):
+                yield x, x
+            return
+        for batch in self._host_batches():
+            x = torch.from_numpy(batch).to(self.device)
+            yield x, x
+
+    def _host_batches(self):
+        """Yield the epoch's scaled batches as numpy arrays, read from the source."""
         n_rows = len(self.source) if self.indices is None else len(self.indices)
         if self.shuffle:
             order = torch.randperm(n_rows, generator=self.generator).numpy()
@@ -90,10 +141,7 @@ class BatchIterator:
             order = self.indices
         for chunk in iter_chunks(n_rows, self.batch_size):
             # a slice of consecutive rows is a view, cheaper than fancy indexing
-            x = torch.from_numpy(
-                self.source.batch(chunk if order is None else order[chunk])
-            ).to(self.device)
-            yield x, x
+            yield self.source.batch(chunk if order is None else order[chunk])
 
 
 # ---- skorch internals this engine replaces, fenced ------------------------------
@@ -188,6 +236,10 @@ class ReconstructionNet(FencedNet):
     # they go with them; by default they would be pickled plainly, on CUDA.
     cuda_dependent_attributes_ = ["module", "criterion"]
 
+    # how training batches reach the device: None chooses (_device.choose_placement);
+    # tests force 'resident' or 'streamed' to run those paths on the CPU
+    _placement = None
+
     def __init__(self, module, criterion, *, seed=0, latent_l1=0.0, **kwargs):
         super().__init__(module, criterion, **kwargs)
         self.seed = seed
@@ -201,6 +253,7 @@ class ReconstructionNet(FencedNet):
             shuffle=training,
             seed=self.seed + len(self.history),
             device=self.device,
+            placement=self._placement,
         )
 
     # the batch size whose outputs were last checked: the checks run on the

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from sk_autoencoder._data import RowSource, inference_chunk_rows, iter_chunks
+from sk_autoencoder._device import host_to_device
 
 TORCH_DTYPES = {
     np.dtype(np.float64): torch.float64,
@@ -158,9 +159,10 @@ class Inference:
         with torch.inference_mode():
             for rows in iter_chunks(X.shape[0], chunk):
                 if not scaled:
-                    yield rows, torch.tensor(X[rows], device=self.device)
+                    # a copy: a module may write into its input
+                    yield rows, host_to_device(np.array(X[rows], order="C"), self.device)
                     continue
-                x = torch.from_numpy(source.raw(rows)).to(self.device)
+                x = host_to_device(source.raw(rows), self.device)  # pinned on CUDA
                 # scaling in torch (threaded, one pass) rather than numpy
                 yield rows, torch.addcmul(shift, x, inverse)
 

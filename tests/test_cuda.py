@@ -25,6 +25,9 @@ from sk_autoencoder import (
     VAETransformer,
     io,
 )
+from sk_autoencoder._data import RowSource, fit_scaler
+from sk_autoencoder._device import StagedTransfer, choose_placement, host_to_device
+from sk_autoencoder._engine import BatchIterator, ReconstructionNet, RowDataset
 
 from conftest import FAST
 
@@ -77,6 +80,73 @@ def test_same_seed_gives_the_same_codes_on_cuda(X_digits):
     first = AutoencoderTransformer(**CUDA_FAST).fit(X_digits).transform(X_digits)
     second = AutoencoderTransformer(**CUDA_FAST).fit(X_digits).transform(X_digits)
     np.testing.assert_allclose(first, second, rtol=1e-6, atol=1e-6)
+
+
+def _record_placements(monkeypatch):
+    """The placements fits choose from now on, in order."""
+    chosen = []
+
+    def recording(source, device):
+        chosen.append(choose_placement(source, device))
+        return chosen[-1]
+
+    monkeypatch.setattr("sk_autoencoder._engine.choose_placement", recording)
+    return chosen
+
+
+def test_dense_rows_stay_on_the_gpu_and_sparse_rows_stream(monkeypatch, X_digits):
+    chosen = _record_placements(monkeypatch)
+    AutoencoderTransformer(**CUDA_FAST).fit(X_digits)
+    AutoencoderTransformer(**CUDA_FAST).fit(sp.csr_matrix(X_digits))
+    # one choice per fit, kept for all its epochs
+    assert chosen == ["resident", "streamed"]
+
+
+def test_resident_batches_cover_every_row_once_on_the_gpu():
+    X = np.repeat(np.arange(50, dtype=np.float64)[:, None], 3, axis=1)
+    dataset = RowDataset(RowSource(X, fit_scaler(X, None), np.float32))
+
+    def epochs(seed):
+        iterator = BatchIterator(
+            dataset, 8, shuffle=True, seed=seed, device="cuda", placement="resident"
+        )
+        return [torch.cat([x[:, 0] for x, _ in iterator]).cpu() for _ in range(2)]
+
+    first, second = epochs(0)
+    for order in (first, second):
+        np.testing.assert_array_equal(np.sort(order.numpy()), np.arange(50))
+    assert not torch.equal(first, second)
+    # the device generator is seeded: the same seed, the same epochs
+    assert all(
+        torch.equal(a, b) for a, b in zip(epochs(0), (first, second), strict=True)
+    )
+
+
+def test_streamed_batches_reach_the_gpu_intact():
+    rng = np.random.default_rng(0)
+    batches = [
+        rng.normal(size=(n, 16)).astype(np.float32) for n in [64] * 40 + [17, 64]
+    ]
+    transfer = StagedTransfer("cuda")
+    received = list(transfer(iter(batches)))
+    torch.cuda.synchronize()
+    assert transfer.pin and all(b.is_pinned() for b in transfer._buffers)
+    for x, batch in zip(received, batches, strict=True):
+        assert x.device.type == "cuda"
+        np.testing.assert_array_equal(x.cpu().numpy(), batch)
+    x = host_to_device(batches[0], "cuda")
+    np.testing.assert_array_equal(x.cpu().numpy(), batches[0])
+
+
+def test_streaming_trains_the_model_of_per_batch_copies_on_cuda(monkeypatch, X_digits):
+    # both read the host's shuffled order; only the way to the GPU differs
+    codes = {}
+    for placement in ("host", "streamed"):
+        monkeypatch.setattr(ReconstructionNet, "_placement", placement)
+        codes[placement] = (
+            AutoencoderTransformer(**CUDA_FAST).fit(X_digits).transform(X_digits)
+        )
+    np.testing.assert_allclose(codes["streamed"], codes["host"], rtol=1e-5, atol=1e-5)
 
 
 def test_vae_samples_on_cuda(X_digits):
