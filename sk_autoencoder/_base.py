@@ -2,6 +2,7 @@
 
 import copy
 import inspect
+import json
 import math
 import warnings
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from skorch.history import History
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -17,7 +19,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
-from sk_autoencoder._data import RowSource, fit_scaler
+from sk_autoencoder._data import RowSource, Scaler, fit_scaler
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -29,6 +31,25 @@ from sk_autoencoder._engine import (
 )
 from sk_autoencoder._inference import Float64Copies, Inference
 from sk_autoencoder._losses import ReconstructionLoss
+from sk_autoencoder._state import (
+    MAX_PARAMETERS,
+    Array,
+    ArrayPair,
+    Field,
+    Float,
+    Integer,
+    Names,
+    check_fields,
+    check_history,
+    check_keys,
+    check_optimizer_entries,
+    check_state_dict,
+    cpu_tensors,
+    dump_fields,
+    load_optimizer_state,
+    refuse,
+    set_fields,
+)
 from sk_autoencoder._modules import (
     _ACTIVATIONS,
     AnchoredAutoencoder,
@@ -730,12 +751,7 @@ class _BaseAutoencoder(
 
     def _fit_data_state(self, X):
         """Learn from X what the network needs besides weights: shapes, scaling."""
-        self._image_shape = check_image_shape(
-            self.architecture, self.image_shape, X.shape[1]
-        )
-        self._hidden_layer_sizes = check_hidden_layer_sizes(
-            self.hidden_layer_sizes, self.architecture
-        )
+        self._set_shapes()
         self._scaler = fit_scaler(X, self.input_scaling)
 
     def _build_network(self, n_features):
@@ -1022,6 +1038,176 @@ class _BaseAutoencoder(
     def _score_samples(self, X):
         inference = self._inference(X.dtype)
         return inference.map(X, self._batch_scorer(inference), None)
+
+    # ---- persistence: the fitted state io.save writes and io.load restores ------
+
+    @classmethod
+    def _state_fields(cls):
+        """What a saved file holds of this class's fitted attributes, and their kinds.
+
+        Sizes (ints) come first, as shapes name them. Subclasses extend it.
+        """
+        features, codes = ("n_features_in_",), ("n_components_",)
+        return (
+            Field("n_features_in_", "n_features_in_", Integer(1, MAX_PARAMETERS)),
+            Field("n_components_", "n_components_", Integer(1, MAX_PARAMETERS)),
+            Field("seed", "_seed", Integer(0, 2**32 - 1)),
+            Field(
+                "scaler",
+                "_scaler",
+                ArrayPair(
+                    Array(features),
+                    Array(features, positive=True),
+                    to_pair=lambda scaler: (scaler.offset, scaler.scale),
+                    from_pair=Scaler,
+                ),
+            ),
+            Field("feature_names_in_", "feature_names_in_", Names(), required=False),
+            # the PCA start
+            Field("n_samples_", "n_samples_", Integer(2, 2**63 - 1)),
+            Field("components_", "components_", Array(codes + features)),
+            *(
+                Field(name, name, Array(codes))
+                for name in (
+                    "explained_variance_",
+                    "explained_variance_ratio_",
+                    "singular_values_",
+                    "latent_mean_",
+                )
+            ),
+            Field("mean_", "mean_", Array(features)),
+            Field("latent_covariance_", "latent_covariance_", Array(codes * 2)),
+            *(
+                Field(name, name, Float())
+                for name in (
+                    "noise_variance_",
+                    "reconstruction_noise_variance_",
+                    "reconstruction_explained_variance_ratio_",
+                )
+            ),
+        )
+
+    # what the net holds, saved from and restored into it; the optimizer's state
+    # and the user-module flag are not in files of earlier versions
+    _NET_STATE = ("module", "criterion", "history", "optimizer", "user_module")
+    _OPTIONAL_NET_STATE = ("optimizer", "user_module")
+
+    def _save_state(self):
+        """The fitted state :func:`sk_autoencoder.io.save` writes: plain values."""
+        net = self.net_
+        return {
+            **dump_fields(self, self._state_fields()),
+            "module": cpu_tensors(net.module_.state_dict()),
+            "criterion": cpu_tensors(net.criterion_.state_dict()),
+            "optimizer": {
+                index: cpu_tensors(entry)
+                for index, entry in net.optimizer_.state_dict()["state"].items()
+            },
+            "history": json.dumps(net.history.to_list()),
+            "user_module": self.module is not None,
+        }
+
+    def _restore_state(self, state, what="model"):
+        """Check a state read from an untrusted file, then restore it.
+
+        Every entry is checked against :meth:`_state_fields` and this
+        estimator's parameters, and the stored weights against the network the
+        parameters describe (built on the ``meta`` device, which allocates
+        nothing), before the network is built and the weights copied into it.
+        """
+        fields = self._state_fields()
+        check_keys(
+            state,
+            {f.key for f in fields} | set(self._NET_STATE),
+            {f.key for f in fields if not f.required} | set(self._OPTIONAL_NET_STATE),
+            f"{what} state",
+        )
+        check_fields(state, fields, {}, f"{what} state")
+        self._check_saved_against_params(state, f"{what} state")
+        set_fields(self, state, fields)
+        self._set_shapes()
+        self._check_saved_network(state, f"{what} state")
+        self._build_network(self.n_features_in_)
+        net = self.net_
+        try:
+            net.module_.load_state_dict(state["module"])
+        except RuntimeError as error:  # a user module whose shapes were not checked
+            raise ValueError(
+                "The file's module weights do not fit the module given as "
+                f"module=: {error}"
+            ) from None
+        net.criterion_.load_state_dict(state["criterion"])
+        if "optimizer" in state:
+            load_optimizer_state(net.optimizer_, state["optimizer"], self.optimizer)
+        net.history = History(json.loads(state["history"]))
+        return self
+
+    def _set_shapes(self):
+        """The image shape and layer widths the parameters give for X's width."""
+        self._image_shape = check_image_shape(
+            self.architecture, self.image_shape, self.n_features_in_
+        )
+        self._hidden_layer_sizes = check_hidden_layer_sizes(
+            self.hidden_layer_sizes, self.architecture
+        )
+
+    def _check_saved_against_params(self, state, what):
+        """The saved sizes and module flag agree with the parameters."""
+        if (
+            isinstance(self.n_components, Integral)
+            and state["n_components_"] != self.n_components
+        ):
+            refuse(
+                f"{what} 'n_components_'",
+                f"is {state['n_components_']} but its parameters say "
+                f"n_components={self.n_components!r}",
+            )
+        user_module = state.get("user_module")
+        if user_module is not None and not isinstance(user_module, bool):
+            refuse(f"{what} 'user_module'", "is not a bool")
+        if user_module and self.module is None:
+            raise ValueError(
+                "The model was trained with a user module, whose code the file does "
+                "not hold: pass it again, as io.load(path, module=YourModule)."
+            )
+        if user_module is False and self.module is not None:
+            raise ValueError(
+                "module= was given, but the model was trained with the package's "
+                "own network; load it without module=."
+            )
+
+    def _check_saved_network(self, state, what):
+        """The stored weights, optimizer state and history fit the network."""
+        n_features = self.n_features_in_
+        hint = (
+            "; if the model was trained with a user module, pass it as module="
+            if self.module is None
+            else ""
+        )
+        try:
+            with torch.device("meta"):  # the shapes only: nothing is allocated
+                expected = self._make_module(n_features).state_dict()
+        except Exception:
+            if self.module is None:
+                raise
+            expected = None  # a user module that cannot be built without memory
+        with torch.device("meta"):
+            expected_criterion = self._make_criterion(n_features).state_dict()
+        if expected is not None:
+            n_parameters = sum(t.numel() for t in expected.values())
+            if n_parameters > MAX_PARAMETERS:
+                raise ValueError(
+                    f"The file's parameters describe a network of {n_parameters} "
+                    f"weights, over io.load's limit of {MAX_PARAMETERS}; refusing "
+                    "to load it."
+                )
+        check_state_dict(state["module"], expected, f"{what} 'module'", hint)
+        check_state_dict(
+            state["criterion"], expected_criterion, f"{what} 'criterion'", hint
+        )
+        if "optimizer" in state:
+            check_optimizer_entries(state["optimizer"], f"{what} 'optimizer'")
+        check_history(state["history"], f"{what} 'history'")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,6 +9,7 @@ from sk_autoencoder._base import _BaseAutoencoder, _store_init_params
 from sk_autoencoder._data import feature_range
 from sk_autoencoder._docstrings import insert_shared_docs
 from sk_autoencoder._engine import DenoisingNet
+from sk_autoencoder._state import Array, ArrayPair, Field
 from sk_autoencoder._validation import Interval, StrOptions
 
 
@@ -182,6 +183,18 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         # the extremes of each feature, in the scaled units the net sees, for
         # salt-and-pepper noise
         self._noise_bounds = tuple(self._scaler.transform(v) for v in feature_range(X))
+
+    @classmethod
+    def _state_fields(cls):
+        bounds = Array(("n_features_in_",))
+        return (
+            *super()._state_fields(),
+            Field(
+                "noise_bounds",
+                "_noise_bounds",
+                ArrayPair(bounds, bounds, to_pair=tuple, from_pair=lambda *b: b),
+            ),
+        )
 
     def _net_params(self):
         return {

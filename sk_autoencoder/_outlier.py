@@ -9,6 +9,17 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sk_autoencoder._base import _FLOAT_DTYPES
 from sk_autoencoder._data import chunk_rows, iter_chunks
 from sk_autoencoder._denoising import DenoisingAutoencoder
+from sk_autoencoder._state import (
+    Array,
+    Covariance,
+    Field,
+    Float,
+    Floats,
+    check_fields,
+    check_keys,
+    dump_fields,
+    set_fields,
+)
 from sk_autoencoder._validation import (
     HasMethods,
     Interval,
@@ -479,6 +490,40 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return validate_data(
             self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
         )
+
+    # ---- persistence: the fitted state io.save writes and io.load restores ------
+
+    _STATE_FIELDS = (
+        Field("offset_", "offset_", Float()),
+        Field(
+            "residual_variance_",
+            "residual_variance_",
+            Array(("n_features_in_",), positive=True),
+        ),
+        Field("code_covariance_", "code_covariance_", Covariance()),
+        Field("residual_law_", "residual_law_", Floats(2)),
+        Field("code_law_", "code_law_", Floats(2)),
+    )
+
+    def _save_state(self):
+        """The detector's own fitted state (its inner estimator saves its own)."""
+        return dump_fields(self, self._STATE_FIELDS)
+
+    def _restore_state(self, state, estimator_):
+        """Check a state read from an untrusted file against the fitted inner
+        estimator ``estimator_``, then restore it."""
+        sizes = {
+            "n_features_in_": estimator_.n_features_in_,
+            "n_components_": estimator_.n_components_,
+        }
+        check_keys(state, {f.key for f in self._STATE_FIELDS}, (), "detector")
+        check_fields(state, self._STATE_FIELDS, sizes, "detector")
+        self.estimator_ = estimator_
+        set_fields(self, state, self._STATE_FIELDS)
+        self.n_features_in_ = estimator_.n_features_in_
+        if hasattr(estimator_, "feature_names_in_"):
+            self.feature_names_in_ = estimator_.feature_names_in_
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -31,7 +31,6 @@ def declared_layers_file(good_path, path, hidden_layer_sizes):
     """Copy ``good_path`` with ``hidden_layer_sizes`` changed, weights kept."""
     payload = torch.load(good_path, weights_only=True)
     payload["params"]["hidden_layer_sizes"] = hidden_layer_sizes
-    payload["state"]["hidden_layer_sizes"] = hidden_layer_sizes
     torch.save(payload, path)
 
 

@@ -106,7 +106,7 @@ class _Exploit:
 
 def test_file_with_code_is_refused(tmp_path):
     path = tmp_path / "evil.skae"
-    torch.save({"format": "sk_autoencoder.io/1", "class": _Exploit()}, path)
+    torch.save({"format": "sk_autoencoder.io/2", "class": _Exploit()}, path)
     with pytest.raises(ValueError, match="refusing to load"):
         io.load(path)
 
@@ -124,7 +124,7 @@ def test_plain_pickle_is_refused(tmp_path, X_digits):
 
 def test_unknown_class_is_refused(tmp_path):
     path = tmp_path / "other.skae"
-    torch.save({"format": "sk_autoencoder.io/1", "class": "Popen", "params": {}}, path)
+    torch.save({"format": "sk_autoencoder.io/2", "class": "Popen", "params": {}}, path)
     with pytest.raises(ValueError, match="not one of the package's estimators"):
         io.load(path)
 
