@@ -1,11 +1,11 @@
 """AutoencoderTransformer: the deterministic autoencoder, a drop-in for PCA."""
 
-from sk_autoencoder._base import _BaseAutoencoder, _store_init_params
+from sk_autoencoder._base import BaseAutoencoder, store_init_params
 from sk_autoencoder._docstrings import insert_shared_docs
 
 
 @insert_shared_docs
-class AutoencoderTransformer(_BaseAutoencoder):
+class AutoencoderTransformer(BaseAutoencoder):
     """Autoencoder for nonlinear dimensionality reduction, with PCA's interface.
 
     An encoder network maps each row of X to ``n_components`` latent values and a
@@ -89,4 +89,4 @@ class AutoencoderTransformer(_BaseAutoencoder):
         callbacks=None,
         module=None,
     ):
-        _store_init_params(self, locals())
+        store_init_params(self, locals())

@@ -1,4 +1,4 @@
-"""_BaseAutoencoder: what the three transformers share."""
+"""BaseAutoencoder: what the three transformers share."""
 
 import copy
 import inspect
@@ -51,7 +51,7 @@ from sk_autoencoder._state import (
     set_fields,
 )
 from sk_autoencoder._modules import (
-    _ACTIVATIONS,
+    ACTIVATIONS,
     AnchoredAutoencoder,
     AnchoredVariationalAutoencoder,
     make_conv_autoencoder,
@@ -65,17 +65,18 @@ from sk_autoencoder._pca import (
     pca_model,
 )
 from sk_autoencoder._validation import (
+    FLOAT_DTYPES,
     HasMethods,
     Interval,
     RealNotInt,
     StrOptions,
-    _fit_context,
     check_hidden_layer_sizes,
     check_image_shape,
     check_is_fitted,
     check_loss_and_data,
     check_module_shapes,
     check_param_types,
+    fit_context,
     resolve_device,
     validate_data,
 )
@@ -89,11 +90,10 @@ _OPTIMIZERS = {
     "rmsprop": (torch.optim.RMSprop, {}),
 }
 
-_FLOAT_DTYPES = [np.float64, np.float32]
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _store_init_params(estimator, params):
+def store_init_params(estimator, params):
     """Store the arguments of ``__init__`` (its ``locals()``) as attributes.
 
     The concrete classes spell out their full signatures, which ``get_params``
@@ -123,7 +123,7 @@ def _instantiate(module_cls, n_features, n_components):
     return module_cls(**{k: v for k, v in sizes.items() if k in params})
 
 
-class _BaseAutoencoder(
+class BaseAutoencoder(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
@@ -151,7 +151,7 @@ class _BaseAutoencoder(
         "whiten": ["boolean"],
         "copy": ["boolean"],
         "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "architecture": [StrOptions({"mlp", "conv"})],
         "image_shape": [tuple, None],
         "loss": [StrOptions({"mse", "bce"})],
@@ -178,7 +178,7 @@ class _BaseAutoencoder(
     _variational = False
     _net_class = ReconstructionNet
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder to reconstruct X.
 
@@ -231,7 +231,7 @@ class _BaseAutoencoder(
             )
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train one more epoch on X, keeping the weights and optimizer state.
 
@@ -298,7 +298,7 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
         return self._encode(X)
 
@@ -326,7 +326,7 @@ class _BaseAutoencoder(
         (3, 64)
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=_FLOAT_DTYPES)
+        Z = check_array(X, dtype=FLOAT_DTYPES)
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} columns but {type(self).__name__} has "
@@ -362,7 +362,7 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
         inference = self._inference(X.dtype)
         return inference.map(
@@ -418,7 +418,7 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
         return self._score_samples(X)
 
@@ -450,7 +450,7 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
         inference = self._inference(X.dtype)
         return inference.map(
@@ -493,7 +493,7 @@ class _BaseAutoencoder(
         """
         check_is_fitted(self)
         X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
         inference = self._inference(X.dtype)
 
@@ -661,7 +661,7 @@ class _BaseAutoencoder(
             X,
             reset=reset,
             accept_sparse="csr",
-            dtype=_FLOAT_DTYPES,
+            dtype=FLOAT_DTYPES,
             ensure_min_samples=2,
         )
         check_loss_and_data(self.loss, self.input_scaling, X)

@@ -5,7 +5,7 @@ from numbers import Real
 import numpy as np
 import torch
 
-from sk_autoencoder._base import _BaseAutoencoder, _store_init_params
+from sk_autoencoder._base import BaseAutoencoder, store_init_params
 from sk_autoencoder._data import feature_range
 from sk_autoencoder._docstrings import insert_shared_docs
 from sk_autoencoder._engine import DenoisingNet
@@ -68,7 +68,7 @@ class Corruption:
 
 
 @insert_shared_docs
-class DenoisingAutoencoder(_BaseAutoencoder):
+class DenoisingAutoencoder(BaseAutoencoder):
     """Autoencoder trained to rebuild clean rows from corrupted ones.
 
     During training each batch is corrupted afresh (Gaussian noise, masking or
@@ -128,7 +128,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
     """
 
     _parameter_constraints = {
-        **_BaseAutoencoder._parameter_constraints,
+        **BaseAutoencoder._parameter_constraints,
         "noise": [StrOptions(set(_CORRUPTIONS))],
         "noise_level": [Interval(Real, 0, None, closed="left")],
     }
@@ -171,7 +171,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         noise="gaussian",
         noise_level=0.3,
     ):
-        _store_init_params(self, locals())
+        store_init_params(self, locals())
 
     def _fit_data_state(self, X):
         super()._fit_data_state(X)

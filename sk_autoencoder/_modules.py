@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-_ACTIVATIONS = {
+ACTIVATIONS = {
     "relu": nn.ReLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
@@ -30,7 +30,7 @@ def make_mlp(sizes, activation, dropout, final_activation=nn.Identity):
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
-            layers.append(_ACTIVATIONS[activation]())
+            layers.append(ACTIVATIONS[activation]())
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
     layers.append(final_activation())
@@ -161,7 +161,7 @@ def make_conv_autoencoder(
     n_flat = math.prod(feature_shape)
 
     def act():
-        return _ACTIVATIONS[activation]()
+        return ACTIVATIONS[activation]()
 
     def maybe_dropout():
         return [nn.Dropout(dropout)] if dropout > 0 else []

@@ -6,7 +6,6 @@ import numpy as np
 from scipy.special import log_ndtr
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 
-from sk_autoencoder._base import _FLOAT_DTYPES
 from sk_autoencoder._data import chunk_rows, iter_chunks
 from sk_autoencoder._denoising import DenoisingAutoencoder
 from sk_autoencoder._state import (
@@ -21,10 +20,11 @@ from sk_autoencoder._state import (
     set_fields,
 )
 from sk_autoencoder._validation import (
+    FLOAT_DTYPES,
     HasMethods,
     Interval,
     StrOptions,
-    _fit_context,
+    fit_context,
     check_is_fitted,
     validate_data,
 )
@@ -258,7 +258,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.contamination = contamination
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
         """Fit the autoencoder on X and set the threshold ``offset_``.
 
@@ -289,7 +289,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         True
         """
         X = validate_data(
-            self, X, accept_sparse="csr", dtype=_FLOAT_DTYPES, ensure_min_samples=2
+            self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, ensure_min_samples=2
         )
         estimator = clone(
             default_estimator() if self.estimator is None else self.estimator
@@ -488,7 +488,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     def _validate(self, X):
         check_is_fitted(self)
         return validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
 
     # ---- persistence: the fitted state io.save writes and io.load restores ------

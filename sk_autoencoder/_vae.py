@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 
-from sk_autoencoder._base import _FLOAT_DTYPES, _BaseAutoencoder, _store_init_params
+from sk_autoencoder._base import BaseAutoencoder, store_init_params
 from sk_autoencoder._docstrings import insert_shared_docs
 from sk_autoencoder._engine import VariationalNet
 from sk_autoencoder._losses import (
@@ -16,6 +16,7 @@ from sk_autoencoder._losses import (
     importance_weighted_bound,
 )
 from sk_autoencoder._validation import (
+    FLOAT_DTYPES,
     Interval,
     check_is_fitted,
     check_positive_count,
@@ -48,7 +49,7 @@ def _balanced_normal(seed, shape, dtype):
 
 
 @insert_shared_docs
-class VAETransformer(_BaseAutoencoder):
+class VAETransformer(BaseAutoencoder):
     """Variational autoencoder: latent codes, new samples and a likelihood.
 
     The encoder gives a Gaussian posterior q(z | x) over ``n_components`` latent
@@ -119,7 +120,7 @@ class VAETransformer(_BaseAutoencoder):
     """
 
     _parameter_constraints = {
-        **_BaseAutoencoder._parameter_constraints,
+        **BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
     }
@@ -163,7 +164,7 @@ class VAETransformer(_BaseAutoencoder):
         beta=1.0,
         n_mc_samples=16,
     ):
-        _store_init_params(self, locals())
+        store_init_params(self, locals())
 
     def score_samples(self, X):
         """Evidence lower bound (ELBO) of each row, in nats, in the units of X.
@@ -228,7 +229,7 @@ class VAETransformer(_BaseAutoencoder):
         check_is_fitted(self)
         check_positive_count(n_samples, "n_samples (importance samples per row)")
         X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=_FLOAT_DTYPES
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
         )
         inference = self._inference(X.dtype)
         scorer = self._batch_scorer(inference, n_draws=n_samples, weighted=True)

@@ -8,7 +8,7 @@ import torch
 
 # scikit-learn's private helpers are imported here only, and re-exported, so that a
 # change of their location touches one file
-from sklearn.base import _fit_context  # noqa: F401  (re-exported)
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
@@ -21,6 +21,11 @@ from sklearn.utils.validation import check_is_fitted  # noqa: F401  (re-exported
 from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
 from sk_autoencoder._data import data_range
+
+# scikit-learn's decorator of fit methods (validates the parameters once)
+fit_context = _fit_context
+# the dtypes the estimators compute in; other input is converted to float64
+FLOAT_DTYPES = [np.float64, np.float32]
 
 # the network trains in float32: unscaled inputs beyond its range become inf
 _FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from sk_autoencoder._modules import (
-    _ACTIVATIONS,
+    ACTIVATIONS,
     AutoencoderModule,
     GaussianHead,
     VariationalModule,
@@ -52,10 +52,10 @@ def test_mlp_without_hidden_layers_is_one_linear_map_each_way():
     assert not any(isinstance(m, nn.ReLU) for m in module.modules())
 
 
-@pytest.mark.parametrize("activation", sorted(_ACTIVATIONS))
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_mlp_uses_the_activation_between_hidden_layers(activation):
     module = make_mlp_autoencoder(6, 2, (5, 4), activation=activation)
-    act = _ACTIVATIONS[activation]
+    act = ACTIVATIONS[activation]
     # the codes and the squared-error reconstruction have no activation
     expected = [nn.Linear, act, nn.Linear, act, nn.Linear, nn.Identity]
     assert [type(m) for m in module.encoder] == expected
