@@ -88,5 +88,6 @@ class AutoencoderTransformer(_BaseAutoencoder):
         warm_start=False,
         callbacks=None,
         module=None,
+        accelerator=None,
     ):
         _store_init_params(self, locals())

@@ -23,6 +23,7 @@ from sk_autoencoder._data import (
     inference_chunk_rows,
     iter_chunks,
 )
+from sk_autoencoder._distributed import main_process_seed, process_device
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -168,6 +169,7 @@ class _BaseAutoencoder(
         "warm_start": ["boolean"],
         "callbacks": [list, tuple, None],
         "module": [HasMethods(["encode", "decode"]), None],
+        "accelerator": [HasMethods(["reduce", "wait_for_everyone"]), None],
     }
 
     _variational = False
@@ -628,7 +630,10 @@ class _BaseAutoencoder(
 
     def _initialize(self, X):
         """Draw the seed, fit the PCA start, build the network there."""
-        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._seed = main_process_seed(
+            self.accelerator,
+            int(check_random_state(self.random_state).randint(2**31 - 1)),
+        )
         self._fit_data_state(X)
         standard = (
             self._scaler
@@ -720,7 +725,11 @@ class _BaseAutoencoder(
 
     def _build_network(self, n_features):
         """Build the module and its skorch net on the chosen device, seeded."""
-        device = resolve_device(self.device)
+        device = (
+            resolve_device(self.device)
+            if self.accelerator is None
+            else process_device(self.accelerator)
+        )
         self._float64_copies = {}
         self._architecture = {
             name: getattr(self, name) for name in self._ARCHITECTURE_PARAMS
@@ -830,6 +839,7 @@ class _BaseAutoencoder(
             criterion,
             seed=self._seed,
             latent_l1=self.latent_l1,
+            accelerator=self.accelerator,
             optimizer=optimizer,
             lr=self.learning_rate,
             batch_size=self.batch_size,
@@ -1082,8 +1092,10 @@ class _BaseAutoencoder(
         return self._map_rows(X, self._batch_scorer(X.dtype), n_out=None)
 
     def __getstate__(self):
-        # the float64 copies are derived from net_ and rebuilt on demand
-        return {**super().__getstate__(), "_float64_copies": {}}
+        # the float64 copies are derived from net_ and rebuilt on demand; an
+        # accelerator is the process group of one launch, absent where a
+        # pickle loads
+        return {**super().__getstate__(), "_float64_copies": {}, "accelerator": None}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -167,6 +167,7 @@ class DenoisingAutoencoder(_BaseAutoencoder):
         warm_start=False,
         callbacks=None,
         module=None,
+        accelerator=None,
         noise="gaussian",
         noise_level=0.3,
     ):

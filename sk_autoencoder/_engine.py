@@ -12,6 +12,12 @@ from skorch.dataset import ValidSplit
 from skorch.utils import noop, to_tensor
 
 from sk_autoencoder._data import iter_chunks
+from sk_autoencoder._distributed import (
+    mean_across_processes,
+    process_share,
+    start_from_main_process,
+    sum_gradients,
+)
 from sk_autoencoder._losses import gaussian_kl_per_dimension
 
 
@@ -39,9 +45,13 @@ class BatchIterator:
     Each epoch iterates once; with ``shuffle`` the order comes from a
     ``torch.Generator`` seeded with ``seed``, so it never touches the global RNG.
     Each batch is copied to ``device`` once and serves as input and target.
+    With ``share=(index, count)``, a process among ``count`` reads rows
+    ``index, index + count, ...`` of each batch of ``batch_size`` rows.
     """
 
-    def __init__(self, dataset, batch_size, *, shuffle=False, seed=0, device="cpu"):
+    def __init__(
+        self, dataset, batch_size, *, shuffle=False, seed=0, device="cpu", share=(0, 1)
+    ):
         if isinstance(dataset, torch.utils.data.Subset):
             self.indices = np.asarray(dataset.indices)
             dataset = dataset.dataset
@@ -52,6 +62,7 @@ class BatchIterator:
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
         self.device = torch.device(device)
+        self.share = share
 
     def __len__(self):
         n_rows = len(self.source) if self.indices is None else len(self.indices)
@@ -64,7 +75,10 @@ class BatchIterator:
             order = order if self.indices is None else self.indices[order]
         else:
             order = self.indices
+        index, count = self.share
         for chunk in iter_chunks(n_rows, self.batch_size):
+            if count > 1:
+                chunk = slice(chunk.start + index, chunk.stop, count)
             # a slice of consecutive rows is a view, cheaper than fancy indexing
             x = torch.from_numpy(
                 self.source.batch(chunk if order is None else order[chunk])
@@ -86,6 +100,9 @@ class ReconstructionNet(NeuralNet):
         Seeds the shuffling of each epoch (with the epoch number added).
     latent_l1 : float
         Weight of the mean absolute code value in the loss.
+    accelerator : accelerate.Accelerator or None
+        With several processes, each trains on its share of every batch and
+        the gradients are summed over them (see ``_distributed``).
     """
 
     # skorch pickles what these prefixes name apart, to map its tensors onto the
@@ -94,20 +111,56 @@ class ReconstructionNet(NeuralNet):
     # they go with them; by default they would be pickled plainly, on CUDA.
     cuda_dependent_attributes_ = ["module", "criterion"]
 
-    def __init__(self, module, criterion, *, seed=0, latent_l1=0.0, **kwargs):
+    def __init__(
+        self, module, criterion, *, seed=0, latent_l1=0.0, accelerator=None, **kwargs
+    ):
         super().__init__(module, criterion, **kwargs)
         self.seed = seed
         self.latent_l1 = latent_l1
+        self.accelerator = accelerator
 
     def get_iterator(self, dataset, training=False):
-        # the epoch count makes every partial_fit call draw a fresh order
+        # the epoch count makes every partial_fit call draw a fresh order; every
+        # process validates on all the validation rows, so that the validation
+        # losses, and the stopping rule's decisions, are the same in each
         return BatchIterator(
             dataset,
             self.batch_size,
             shuffle=training,
             seed=self.seed + len(self.history),
             device=self.device,
+            share=process_share(self.accelerator) if training else (0, 1),
         )
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        start_from_main_process(self)
+
+    def train_step_single(self, batch, **fit_params):
+        if process_share(self.accelerator)[1] == 1:
+            return super().train_step_single(batch, **fit_params)
+        n_rows = len(batch[0])
+        if n_rows:
+            step = super().train_step_single(batch, **fit_params)
+        else:  # a batch with fewer rows than processes leaves this one none
+            step = {"loss": torch.zeros((), device=self.device), "y_pred": None}
+        step["loss"], self._batch_rows = sum_gradients(self, step["loss"], n_rows)
+        return step
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training and process_share(self.accelerator)[1] > 1:
+            # skorch recorded this process's share; the epoch's loss weighs each
+            # batch's (whole-batch) loss by it, and must weigh by the batch
+            self.history.record_batch("train_batch_size", self._batch_rows)
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        if process_share(self.accelerator)[1] > 1:
+            # the VAE's samples differ between processes: their mean is the same
+            # in every process
+            step["loss"] = mean_across_processes(self, step["loss"])
+        return step
 
     def notify(self, method_name, **cb_kwargs):
         # skorch notifies every callback three times a batch, and most callbacks
@@ -177,6 +230,11 @@ class ReconstructionNet(NeuralNet):
             f"The loss became {bad} at epoch {epoch}; try a smaller "
             f"learning_rate (got {self.lr})."
         )
+
+    def __getstate__(self):
+        # an accelerator is the process group of one launch; a pickle loads in
+        # another process, where the net trains alone
+        return {**super().__getstate__(), "accelerator": None}
 
 
 class DenoisingNet(ReconstructionNet):
