@@ -130,6 +130,7 @@ RESULTS = {
     "outliers_adbench": "Outlier detection on ADBench data sets",
     "memory": "Peak memory",
     "parallel": "Parallel grid search",
+    "distributed": "One fit on several processes",
 }
 
 

@@ -88,5 +88,6 @@ class AutoencoderTransformer(BaseAutoencoder):
         warm_start=False,
         callbacks=None,
         module=None,
+        accelerator=None,
     ):
         store_init_params(self, locals())

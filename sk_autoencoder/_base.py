@@ -20,6 +20,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 
 from sk_autoencoder._data import RowSource, Scaler, fit_scaler
+from sk_autoencoder._distributed import main_process_seed, process_device
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -173,6 +174,7 @@ class BaseAutoencoder(
         "warm_start": ["boolean"],
         "callbacks": [list, tuple, None],
         "module": [HasMethods(["encode", "decode"]), None],
+        "accelerator": [HasMethods(["reduce", "wait_for_everyone"]), None],
     }
 
     _variational = False
@@ -669,7 +671,10 @@ class BaseAutoencoder(
 
     def _initialize(self, X):
         """Draw the seed, fit the PCA start, build the network there."""
-        self._seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._seed = main_process_seed(
+            self.accelerator,
+            int(check_random_state(self.random_state).randint(2**31 - 1)),
+        )
         self._fit_data_state(X)
         standard = (
             self._scaler
@@ -756,7 +761,11 @@ class BaseAutoencoder(
 
     def _build_network(self, n_features):
         """Build the module and its skorch net on the chosen device, seeded."""
-        device = resolve_device(self.device)
+        device = (
+            resolve_device(self.device)
+            if self.accelerator is None
+            else process_device(self.accelerator)
+        )
         self._float64_copies = Float64Copies()
         self._architecture = {
             name: getattr(self, name) for name in self._ARCHITECTURE_PARAMS
@@ -865,6 +874,7 @@ class BaseAutoencoder(
             criterion,
             seed=self._seed,
             latent_l1=self.latent_l1,
+            accelerator=self.accelerator,
             optimizer=optimizer,
             lr=self.learning_rate,
             batch_size=self.batch_size,
@@ -1208,6 +1218,10 @@ class BaseAutoencoder(
         if "optimizer" in state:
             check_optimizer_entries(state["optimizer"], f"{what} 'optimizer'")
         check_history(state["history"], f"{what} 'history'")
+    def __getstate__(self):
+        # an accelerator is the process group of one launch, absent where a
+        # pickle loads
+        return {**super().__getstate__(), "accelerator": None}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

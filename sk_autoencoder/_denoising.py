@@ -168,6 +168,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         warm_start=False,
         callbacks=None,
         module=None,
+        accelerator=None,
         noise="gaussian",
         noise_level=0.3,
     ):

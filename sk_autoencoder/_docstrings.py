@@ -133,7 +133,19 @@ default='adam'
         A network of your own exposing ``encode(x)`` and ``decode(z)``, trained
         in place of the built-in one (an instance is copied, never modified). A
         class is instantiated with ``n_features`` and ``n_components`` where its
-        constructor takes them.""",
+        constructor takes them.
+
+    accelerator : accelerate.Accelerator, default=None
+        Data-parallel training over the processes of a launch (``torchrun``,
+        ``accelerate launch``): every process calls ``fit`` on the same X, each
+        trains on its share of every batch of ``batch_size`` rows, and the
+        gradients are summed over the processes at each step, so the model is
+        the one-process model up to rounding (and to other draws of dropout and
+        noise). Training runs on the accelerator's device, in place of
+        ``device``; its ``mixed_precision`` and ``gradient_accumulation_steps``
+        must be left at their defaults. ``random_state`` is drawn once, on the
+        main process. The accelerator is neither pickled nor saved: a copy
+        loads with ``accelerator=None``. None trains in this process alone.""",
     "attributes": """\
 n_features_in_ : int
         Number of features seen during ``fit``.

@@ -15,6 +15,12 @@ from skorch.utils import noop, to_tensor
 
 from sk_autoencoder._data import iter_chunks
 from sk_autoencoder._device import ResidentRows, StagedTransfer, choose_placement
+from sk_autoencoder._distributed import (
+    mean_across_processes,
+    process_share,
+    start_from_main_process,
+    sum_gradients,
+)
 from sk_autoencoder._losses import gaussian_kl_per_dimension
 from sk_autoencoder._validation import check_codes, check_decoded, module_failure
 
@@ -84,7 +90,9 @@ class BatchIterator:
     Each batch is copied to ``device`` once and serves as input and target.
     Off the CPU the rows are kept on the device or streamed to it
     (``placement``, see ``_device.choose_placement``); kept there, they are
-    shuffled by a generator on the device.
+    shuffled by a generator on the device. With ``share=(index, count)``, a
+    process among ``count`` reads rows ``index, index + count, ...`` of each
+    batch of ``batch_size`` rows.
     """
 
     def __init__(
@@ -96,6 +104,7 @@ class BatchIterator:
         seed=0,
         device="cpu",
         placement=None,
+        share=(0, 1),
     ):
         if isinstance(dataset, torch.utils.data.Subset):
             self.indices = np.asarray(dataset.indices)
@@ -112,6 +121,7 @@ class BatchIterator:
         if self.resident is not None:
             self.generator = torch.Generator(self.device).manual_seed(seed)
         self.transfer = StagedTransfer(self.device) if placement == "streamed" else None
+        self.share = share
 
     def __len__(self):
         n_rows = len(self.source) if self.indices is None else len(self.indices)
@@ -120,7 +130,9 @@ class BatchIterator:
     def __iter__(self):
         if self.resident is not None:
             generator = self.generator if self.shuffle else None
+            index, count = self.share
             for x in self.resident.batches(self.indices, self.batch_size, generator):
+                x = x if count == 1 else x[index::count]
                 yield x, x
             return
         if self.transfer is not None:
@@ -139,7 +151,10 @@ class BatchIterator:
             order = order if self.indices is None else self.indices[order]
         else:
             order = self.indices
+        index, count = self.share
         for chunk in iter_chunks(n_rows, self.batch_size):
+            if count > 1:
+                chunk = slice(chunk.start + index, chunk.stop, count)
             # a slice of consecutive rows is a view, cheaper than fancy indexing
             yield self.source.batch(chunk if order is None else order[chunk])
 
@@ -228,6 +243,9 @@ class ReconstructionNet(FencedNet):
         Seeds the shuffling of each epoch (with the epoch number added).
     latent_l1 : float
         Weight of the mean absolute code value in the loss.
+    accelerator : accelerate.Accelerator or None
+        With several processes, each trains on its share of every batch and
+        the gradients are summed over them (see ``_distributed``).
     """
 
     # skorch pickles what these prefixes name apart, to map its tensors onto the
@@ -240,13 +258,18 @@ class ReconstructionNet(FencedNet):
     # tests force 'resident' or 'streamed' to run those paths on the CPU
     _placement = None
 
-    def __init__(self, module, criterion, *, seed=0, latent_l1=0.0, **kwargs):
+    def __init__(
+        self, module, criterion, *, seed=0, latent_l1=0.0, accelerator=None, **kwargs
+    ):
         super().__init__(module, criterion, **kwargs)
         self.seed = seed
         self.latent_l1 = latent_l1
+        self.accelerator = accelerator
 
     def get_iterator(self, dataset, training=False):
-        # the epoch count makes every partial_fit call draw a fresh order
+        # the epoch count makes every partial_fit call draw a fresh order; every
+        # process validates on all the validation rows, so that the validation
+        # losses, and the stopping rule's decisions, are the same in each
         return BatchIterator(
             dataset,
             self.batch_size,
@@ -254,7 +277,38 @@ class ReconstructionNet(FencedNet):
             seed=self.seed + len(self.history),
             device=self.device,
             placement=self._placement,
+            share=process_share(self.accelerator) if training else (0, 1),
         )
+
+    def on_train_begin(self, net, **kwargs):
+        super().on_train_begin(net, **kwargs)
+        start_from_main_process(self)
+
+    def train_step_single(self, batch, **fit_params):
+        if process_share(self.accelerator)[1] == 1:
+            return super().train_step_single(batch, **fit_params)
+        n_rows = len(batch[0])
+        if n_rows:
+            step = super().train_step_single(batch, **fit_params)
+        else:  # a batch with fewer rows than processes leaves this one none
+            step = {"loss": torch.zeros((), device=self.device), "y_pred": None}
+        step["loss"], self._batch_rows = sum_gradients(self, step["loss"], n_rows)
+        return step
+
+    def on_batch_end(self, net, batch=None, training=False, **kwargs):
+        super().on_batch_end(net, batch=batch, training=training, **kwargs)
+        if training and process_share(self.accelerator)[1] > 1:
+            # skorch recorded this process's share; the epoch's loss weighs each
+            # batch's (whole-batch) loss by it, and must weigh by the batch
+            self.history.record_batch("train_batch_size", self._batch_rows)
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        if process_share(self.accelerator)[1] > 1:
+            # the VAE's samples differ between processes: their mean is the same
+            # in every process
+            step["loss"] = mean_across_processes(self, step["loss"])
+        return step
 
     # the batch size whose outputs were last checked: the checks run on the
     # first batch and on each batch of another size (the last, smaller one)
@@ -321,6 +375,11 @@ class ReconstructionNet(FencedNet):
             f"The loss became {bad} at epoch {epoch}; try a smaller "
             f"learning_rate (got {self.lr})."
         )
+
+    def __getstate__(self):
+        # an accelerator is the process group of one launch; a pickle loads in
+        # another process, where the net trains alone
+        return {**super().__getstate__(), "accelerator": None}
 
 
 class DenoisingNet(ReconstructionNet):

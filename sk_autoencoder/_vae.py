@@ -161,6 +161,7 @@ class VAETransformer(BaseAutoencoder):
         warm_start=False,
         callbacks=None,
         module=None,
+        accelerator=None,
         beta=1.0,
         n_mc_samples=16,
     ):

@@ -55,8 +55,9 @@ _TRANSFORMERS = {
     cls.__name__: cls
     for cls in (AutoencoderTransformer, DenoisingAutoencoder, VAETransformer)
 }
-# parameters that may hold arbitrary Python objects: never stored
-_CODE_PARAMS = ("module", "callbacks")
+# parameters that may hold arbitrary Python objects: never stored (an accelerator
+# is the process group of one launch, and loads as None)
+_CODE_PARAMS = ("module", "callbacks", "accelerator")
 
 # The limits load documents. A file over them is refused before anything is read:
 # the pickle (read whole, and up to a few times larger once unpickled), all records
@@ -72,10 +73,11 @@ def save(estimator, path):
     ----------
     estimator : AutoencoderTransformer, DenoisingAutoencoder, VAETransformer \
 or AutoencoderOutlierDetector
-        A fitted estimator. Its ``module`` and ``callbacks`` parameters are not
-        stored (they are code): pass the module again to :func:`load`. The
-        optimizer's state is stored, so that training continues after
-        :func:`load` exactly as it would have without saving.
+        A fitted estimator. Its ``module``, ``callbacks`` and ``accelerator``
+        parameters are not stored (they are code, or the processes of one
+        launch): pass the module again to :func:`load`, which gives
+        ``accelerator=None``. The optimizer's state is stored, so that training
+        continues after :func:`load` exactly as it would have without saving.
 
     path : str or path-like
         File to write.
@@ -319,7 +321,7 @@ def _check_params(cls, params, what, extra):
     if code:
         raise ValueError(
             f"The file's {what} hold {code}, which io.save never stores (they are "
-            "code, passed again to io.load); refusing to load it."
+            "code, or the processes of one launch); refusing to load it."
         )
     check_keys(params, names - set(_CODE_PARAMS) - {"estimator"}, (), what)
     if "optimizer" in params and not isinstance(params["optimizer"], str):

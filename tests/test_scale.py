@@ -126,7 +126,9 @@ def test_grid_search_with_n_jobs_uses_score_without_scoring(X_digits):
     assert search.best_params_ == {"n_components": 8}
 
 
-def test_grid_search_on_a_local_dask_cluster(X_digits):
+@pytest.fixture
+def local_dask_client():
+    """A client of a local Dask cluster of two single-threaded worker processes."""
     distributed = pytest.importorskip(
         "distributed", reason="dask.distributed is the optional 'dask' extra"
     )
@@ -138,11 +140,36 @@ def test_grid_search_on_a_local_dask_cluster(X_digits):
             host="127.0.0.1",
             dashboard_address=None,
         ) as cluster,
-        distributed.Client(cluster),
-        parallel_backend("dask"),
+        distributed.Client(cluster) as client,
     ):
+        yield client
+
+
+def test_grid_search_on_a_local_dask_cluster(X_digits, local_dask_client):
+    with parallel_backend("dask"):
         search = GridSearchCV(
             AutoencoderTransformer(**FAST), {"n_components": [2, 8]}, cv=2, n_jobs=-1
         ).fit(X_digits)
     assert search.best_params_ == {"n_components": 8}
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+
+
+def test_dask_ml_incremental_over_a_dask_array_trains_like_partial_fit(
+    X_digits, local_dask_client
+):
+    wrappers = pytest.importorskip(
+        "dask_ml.wrappers", reason="dask-ml is the optional 'dask' extra"
+    )
+    import dask.array as da
+
+    blocks = [X_digits[i : i + 100] for i in range(0, len(X_digits), 100)]
+    # one partial_fit per block, in the array's order, on the workers
+    incremental = wrappers.Incremental(
+        AutoencoderTransformer(**FAST), shuffle_blocks=False
+    ).fit(da.from_array(X_digits, chunks=(100, X_digits.shape[1])))
+    codes = incremental.transform(da.from_array(X_digits, chunks=100)).compute()
+    local = AutoencoderTransformer(**FAST)
+    for block in blocks:
+        local.partial_fit(block)
+    assert incremental.estimator_.n_iter_ == len(blocks)
+    np.testing.assert_array_equal(codes, local.transform(X_digits))
