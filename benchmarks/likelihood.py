@@ -106,7 +106,10 @@ def selection_rows():
     digits_train, digits_test, _, _ = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
-    tasks = {f"rank {r} + noise (50 features)": (low_rank_data(r), SELECTION_GRID, r) for r in (5, 10, 20)}
+    tasks = {
+        f"rank {r} + noise (50 features)": (low_rank_data(r), SELECTION_GRID, r)
+        for r in (5, 10, 20)
+    }
     tasks["digits"] = ((digits_train, digits_test), [4, 8, 16, 32], None)
     rows = []
     for name, ((X_train, X_test), grid, rank) in tasks.items():

@@ -20,9 +20,9 @@ settings are written with the results) and around a masking denoiser
 LocalOutlierFactor (negative_outlier_factor_ of the training rows),
 OneClassSVM (standardised, nu=0.1), PCA reconstruction error (standardised, the
 components for 90% of the variance, as the default detector keeps), the
-standardised distance to the mean (a model-free reference), and PyOD's AutoEncoder and VAE at their
-defaults when pyod is installed (an optional benchmark dependency,
-``pip install pyod``).
+standardised distance to the mean (a model-free reference), and PyOD's
+AutoEncoder and VAE at their defaults when pyod is installed (an optional
+benchmark dependency, ``pip install pyod``).
 
 Each repeat draws new outliers and seeds every detector anew; the tables give the
 mean and standard deviation over repeats of each data set's score, and for the
@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _cache import Cache
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -59,8 +60,6 @@ from sk_autoencoder import (
     VAETransformer,
 )
 from sk_autoencoder._outlier import default_estimator
-
-from _cache import Cache
 
 RESULTS = Path(__file__).parent / "results" / "outliers.md"
 OUTLIER_SHARE = 0.05
@@ -208,9 +207,7 @@ def detectors():
             + describe(estimator.get_params(), SHOWN_PARAMS),
         )
     # the setting the user guide suggests for small tabular data
-    masking = DenoisingAutoencoder(
-        **{**shared, "noise": "masking", "noise_level": 0.5}
-    )
+    masking = DenoisingAutoencoder(**{**shared, "noise": "masking", "noise_level": 0.5})
     found["AE detector (DenoisingAutoencoder, masking 0.5)"] = (
         autoencoder_detector(masking),
         "`DenoisingAutoencoder(noise='masking', noise_level=0.5)`, other "

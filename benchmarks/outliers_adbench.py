@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _cache import Cache
 from scipy.stats import rankdata
-from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.exceptions import ConvergenceWarning
@@ -54,8 +54,6 @@ from sk_autoencoder import (
     VAETransformer,
 )
 from sk_autoencoder._outlier import default_estimator
-
-from _cache import Cache
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = ROOT.parent / "shared" / "data" / "adbench"
@@ -229,8 +227,7 @@ def run(methods, datasets, seeds, cache):
                         cache.put(method, key, result)
                 results[method].setdefault(name, []).append(result)
         line = ", ".join(
-            f"{m} {np.mean([r['auc'] for r in results[m][name]]):.3f}"
-            for m in methods
+            f"{m} {np.mean([r['auc'] for r in results[m][name]]):.3f}" for m in methods
         )
         print(f"{name}: {line}", flush=True)
     return results
@@ -378,9 +375,7 @@ def main():
     torch.set_num_threads(args.threads)
     seeds = 1 if args.quick else args.seeds
     datasets = load_datasets(args.data_dir, QUICK_DATASETS if args.quick else None)
-    true_shares = {
-        d: 100 * split(X, y, 0)[3].mean() for d, (X, y) in datasets.items()
-    }
+    true_shares = {d: 100 * split(X, y, 0)[3].mean() for d, (X, y) in datasets.items()}
     methods = detectors()
     with threadpool_limits(args.threads):
         results = run(methods, datasets, seeds, Cache(args.cache_dir))

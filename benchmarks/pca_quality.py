@@ -55,8 +55,13 @@ def patches(n_train=3000, n_test=1500):
     for i, image in enumerate(load_sample_images().images):
         grey = image.mean(axis=2) / 255.0
         half = grey.shape[1] // 2
-        for region, out, n in ((grey[:, :half], train, n_train), (grey[:, half:], test, n_test)):
-            found = extract_patches_2d(region, (8, 8), max_patches=n // 2, random_state=i)
+        for region, out, n in (
+            (grey[:, :half], train, n_train),
+            (grey[:, half:], test, n_test),
+        ):
+            found = extract_patches_2d(
+                region, (8, 8), max_patches=n // 2, random_state=i
+            )
             out.append(found.reshape(len(found), -1))
     return np.vstack(train), np.vstack(test), None, None
 

@@ -40,7 +40,10 @@ from sklearn.preprocessing import StandardScaler
 from sk_autoencoder import AutoencoderTransformer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "search.md"
-GRID = {"reducer__n_components": [5, 15, 30, 45, 60], "logistic__C": np.logspace(-4, 4, 4)}
+GRID = {
+    "reducer__n_components": [5, 15, 30, 45, 60],
+    "logistic__C": np.logspace(-4, 4, 4),
+}
 PREVIOUS = dict(init="random", hidden_layer_sizes=(128, 64), activation="relu")
 
 
@@ -68,7 +71,9 @@ def searches(X, y):
             ("AutoencoderTransformer", AutoencoderTransformer(random_state=0)),
         ):
             with tempfile.TemporaryDirectory() as cache:
-                seconds, score, params = search(reducer, X, y, cache if cached else None)
+                seconds, score, params = search(
+                    reducer, X, y, cache if cached else None
+                )
             rows.append((name, cached, seconds, score, params["reducer__n_components"]))
             print(rows[-1], flush=True)
     return rows
@@ -88,7 +93,9 @@ def fit_times(X, sizes, repeats):
                     warnings.simplefilter("ignore", ConvergenceWarning)
                     AutoencoderTransformer(k, random_state=seed, **params).fit(X)
                 times[key].append(time.process_time() - start)
-        rows.append((k, statistics.median(times["pca"]), statistics.median(times["previous"])))
+        rows.append(
+            (k, statistics.median(times["pca"]), statistics.median(times["previous"]))
+        )
         print(rows[-1], flush=True)
     return rows
 
@@ -104,7 +111,8 @@ def format_tables(search_rows, fit_rows, repeats):
         "*memory*: `Pipeline(memory=)` caching. Wall seconds of one search each, "
         "in the same run. Command: `python benchmarks/search.py`.",
         "",
-        "| reducer | memory | wall s | x PCA's | best CV accuracy | best n_components |",
+        "| reducer | memory | wall s | x PCA's | best CV accuracy "
+        "| best n_components |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for name, cached, seconds, score, k in search_rows:

@@ -10,7 +10,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from skorch.history import History
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -18,6 +17,7 @@ from sklearn.base import (
 )
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
+from skorch.history import History
 
 from sk_autoencoder._data import RowSource, Scaler, fit_scaler
 from sk_autoencoder._distributed import main_process_seed, process_device
@@ -32,6 +32,20 @@ from sk_autoencoder._engine import (
 )
 from sk_autoencoder._inference import Float64Copies, Inference
 from sk_autoencoder._losses import ReconstructionLoss
+from sk_autoencoder._modules import (
+    ACTIVATIONS,
+    AnchoredAutoencoder,
+    AnchoredVariationalAutoencoder,
+    make_conv_autoencoder,
+    make_mlp_autoencoder,
+)
+from sk_autoencoder._pca import (
+    PCA_ATTRIBUTES,
+    code_unit,
+    fit_pca,
+    linear_start,
+    pca_model,
+)
 from sk_autoencoder._state import (
     MAX_PARAMETERS,
     Array,
@@ -50,20 +64,6 @@ from sk_autoencoder._state import (
     load_optimizer_state,
     refuse,
     set_fields,
-)
-from sk_autoencoder._modules import (
-    ACTIVATIONS,
-    AnchoredAutoencoder,
-    AnchoredVariationalAutoencoder,
-    make_conv_autoencoder,
-    make_mlp_autoencoder,
-)
-from sk_autoencoder._pca import (
-    PCA_ATTRIBUTES,
-    code_unit,
-    fit_pca,
-    linear_start,
-    pca_model,
 )
 from sk_autoencoder._validation import (
     FLOAT_DTYPES,
@@ -124,9 +124,7 @@ def _instantiate(module_cls, n_features, n_components):
     return module_cls(**{k: v for k, v in sizes.items() if k in params})
 
 
-class BaseAutoencoder(
-    ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
 
     Subclasses differ through hooks: ``_variational`` (the module's ``encode``
@@ -146,7 +144,10 @@ class BaseAutoencoder(
         "svd_solver": [
             StrOptions({"auto", "full", "covariance_eigh", "arpack", "randomized"})
         ],
-        "iterated_power": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "iterated_power": [
+            Interval(Integral, 0, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
         "n_oversamples": [Interval(Integral, 1, None, closed="left")],
         "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
         "whiten": ["boolean"],
@@ -220,9 +221,7 @@ class BaseAutoencoder(
                 self._initialize(X)
             # the PCA start, or the fitted model a warm fit continues, is a
             # candidate of the stopping rule; random weights are not
-            self._train(
-                X, epochs=self.max_epochs, baseline=is_warm or self._anchored
-            )
+            self._train(X, epochs=self.max_epochs, baseline=is_warm or self._anchored)
             self._fit_density(X)
         if self.net_.interrupted_in_ is None and not has_converged(self.net_):
             warnings.warn(
@@ -299,9 +298,7 @@ class BaseAutoencoder(
         (3, 4)
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
         return self._encode(X)
 
     def inverse_transform(self, X):
@@ -363,9 +360,7 @@ class BaseAutoencoder(
         (3, 64)
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
         inference = self._inference(X.dtype)
         return inference.map(
             X, lambda x: inference.unscale(inference.reconstruct(x)), X.shape[1]
@@ -419,9 +414,7 @@ class BaseAutoencoder(
         (3,)
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
         return self._score_samples(X)
 
     def reconstruction_errors(self, X):
@@ -451,9 +444,7 @@ class BaseAutoencoder(
         ((3, 64), True)
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
         inference = self._inference(X.dtype)
         return inference.map(
             X,
@@ -494,9 +485,7 @@ class BaseAutoencoder(
         ((3, 64), (3, 4))
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
         inference = self._inference(X.dtype)
 
         def residuals_and_codes(x):
@@ -947,7 +936,9 @@ class BaseAutoencoder(
         if not self._anchored or self._variational:
             return None
         unit = code_unit(self.explained_variance_)
-        return torch.as_tensor(unit, dtype=module.code_std.dtype, device=self.net_.device)
+        return torch.as_tensor(
+            unit, dtype=module.code_std.dtype, device=self.net_.device
+        )
 
     def _code_factor(self, module):
         """The factor from the module's codes to ``transform``'s, or None for 1.
@@ -1218,6 +1209,7 @@ class BaseAutoencoder(
         if "optimizer" in state:
             check_optimizer_entries(state["optimizer"], f"{what} 'optimizer'")
         check_history(state["history"], f"{what} 'history'")
+
     def __getstate__(self):
         # an accelerator is the process group of one launch, absent where a
         # pickle loads

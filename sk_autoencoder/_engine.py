@@ -24,7 +24,6 @@ from sk_autoencoder._distributed import (
 from sk_autoencoder._losses import gaussian_kl_per_dimension
 from sk_autoencoder._validation import check_codes, check_decoded, module_failure
 
-
 # torch's default generator is one per process: a seeded scope holds it, so
 # that fits in threads neither interleave their draws nor leave it modified
 _GLOBAL_RNG = threading.RLock()
@@ -459,10 +458,7 @@ class VariationalNet(ReconstructionNet):
         return loss
 
     def loss_description(self):
-        return (
-            "the negative ELBO per feature, in nats, of the data after "
-            "input_scaling"
-        )
+        return "the negative ELBO per feature, in nats, of the data after input_scaling"
 
     def on_epoch_begin(self, net, **kwargs):
         super().on_epoch_begin(net, **kwargs)

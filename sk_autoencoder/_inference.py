@@ -160,7 +160,10 @@ class Inference:
             for rows in iter_chunks(X.shape[0], chunk):
                 if not scaled:
                     # a copy: a module may write into its input
-                    yield rows, host_to_device(np.array(X[rows], order="C"), self.device)
+                    yield (
+                        rows,
+                        host_to_device(np.array(X[rows], order="C"), self.device),
+                    )
                     continue
                 x = host_to_device(source.raw(rows), self.device)  # pinned on CUDA
                 # scaling in torch (threaded, one pass) rather than numpy
@@ -182,7 +185,9 @@ class Inference:
         width = max([X.shape[1], *(n for n in widths if n is not None)])
         for rows, x in self.chunks(X, scaled, width):
             values = fn(x)
-            for out, value in zip(outs, values if len(outs) > 1 else (values,), strict=True):
+            for out, value in zip(
+                outs, values if len(outs) > 1 else (values,), strict=True
+            ):
                 out[rows] = value.cpu().numpy()
         return tuple(outs) if isinstance(n_out, tuple) else outs[0]
 
@@ -192,4 +197,3 @@ class Inference:
         for _, x in self.chunks(X):
             total = total + fn(x).sum(dim=0).double().cpu().numpy()
         return total
-

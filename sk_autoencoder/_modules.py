@@ -208,11 +208,11 @@ class AnchoredAutoencoder(nn.Module):
     ``encode(x) = encoder(x) + residual.encode(normalised x)`` and
     ``decode(z) = decoder(z) + output_scale * residual.decode(z)``, then the
     output activation. The codes are on a unit scale (PCA's whitened scores, at
-    the start), so the residual's codes need no scaling. ``encoder`` and ``decoder`` are ``nn.Linear``
-    layers, started at a linear solution (PCA's projection and reconstruction,
-    by :meth:`start_at`); the residual branches' last layers start at zero, so at
-    the start the module computes exactly the linear solution, and training adds
-    to it. Every part trains.
+    the start), so the residual's codes need no scaling. ``encoder`` and
+    ``decoder`` are ``nn.Linear`` layers, started at a linear solution (PCA's
+    projection and reconstruction, by :meth:`start_at`); the residual branches'
+    last layers start at zero, so at the start the module computes exactly the
+    linear solution, and training adds to it. Every part trains.
 
     Parameters
     ----------

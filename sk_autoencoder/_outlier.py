@@ -24,8 +24,8 @@ from sk_autoencoder._validation import (
     HasMethods,
     Interval,
     StrOptions,
-    fit_context,
     check_is_fitted,
+    fit_context,
     validate_data,
 )
 
@@ -299,10 +299,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.estimator_ = estimator.fit(X)
         # two passes over X: the mean errors first, which the residual statistic
         # divides by, then both statistics, whose codes the covariance is fitted on
-        mean_errors = sum(
-            np.square(residuals, dtype=np.float64).sum(axis=0)
-            for residuals, _ in self._residuals_and_codes(X)
-        ) / X.shape[0]
+        mean_errors = (
+            sum(
+                np.square(residuals, dtype=np.float64).sum(axis=0)
+                for residuals, _ in self._residuals_and_codes(X)
+            )
+            / X.shape[0]
+        )
         # in the scaled units the errors are in, where features are of order
         # one: rows rebuilt exactly (constant data) must not divide by ~0
         floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(np.float32).eps)

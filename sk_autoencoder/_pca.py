@@ -38,11 +38,10 @@ def fit_pca(X, estimator, seed, standard):
     ``svd_solver='auto'`` is ``'covariance_eigh'`` up to
     ``_COVARIANCE_MAX_FEATURES`` features: exact, it never copies X, and it gives
     the same start for a sparse X as for its dense equivalent (to float64
-    rounding); above, it is
-    PCA's own ``'auto'``. ``seed`` seeds the randomized and arpack solvers;
-    ``standard`` is X's standard scaler (means and standard deviations). The arpack tolerance is
-    PCA's default (machine precision): the estimators' ``tol`` is the training
-    tolerance. X is never modified (``copy`` is PCA's, but the estimators'
+    rounding); above, it is PCA's own ``'auto'``. ``seed`` seeds the randomized
+    and arpack solvers; ``standard`` is X's standard scaler (means and standard
+    deviations). The arpack tolerance is PCA's default (machine precision): the
+    estimators' ``tol`` is the training tolerance. X is never modified (``copy`` is PCA's, but the estimators'
     inputs are validated copies or read-only views anyway).
     """
     n_components, most = estimator.n_components, min(X.shape)
@@ -108,7 +107,9 @@ def _exact_rescaling(X):
     low, high = data_range(X)
     magnitude = max(abs(low), abs(high))
     info = np.finfo(X.dtype)
-    if magnitude == 0 or 2.0 ** (info.minexp / 4) < magnitude < 2.0 ** (info.maxexp / 4):
+    if magnitude == 0 or 2.0 ** (info.minexp / 4) < magnitude < 2.0 ** (
+        info.maxexp / 4
+    ):
         return 1.0
     return float(np.ldexp(1.0, -np.frexp(magnitude)[1]))
 
@@ -174,7 +175,9 @@ def linear_start(pca, scaler, feature_std, *, variational, min_variance):
     if variational:
         # the likelihood's noise variance per scaled feature, floored where the
         # likelihood floors it, and the same floor in X's units for the codes
-        noise = max(float(pca.noise_variance_), min_variance * float(np.max(scale)) ** 2)
+        noise = max(
+            float(pca.noise_variance_), min_variance * float(np.max(scale)) ** 2
+        )
         noise_log_var = np.log(np.maximum(noise / scale**2, min_variance))
         variance = _positive(variance, noise)
         loading = np.sqrt(variance - noise)  # the columns of W, in X's units

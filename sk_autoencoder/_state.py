@@ -185,10 +185,14 @@ class ArrayPair:
             array.check_values(v, what)
 
     def dump(self, value):
-        return [a.dump(v) for a, v in zip(self.arrays, self.to_pair(value), strict=True)]
+        return [
+            a.dump(v) for a, v in zip(self.arrays, self.to_pair(value), strict=True)
+        ]
 
     def restore(self, value):
-        return self.from_pair(*(a.restore(v) for a, v in zip(self.arrays, value, strict=True)))
+        return self.from_pair(
+            *(a.restore(v) for a, v in zip(self.arrays, value, strict=True))
+        )
 
 
 class Field:
@@ -253,8 +257,6 @@ OPTIMIZER_STATE = {
 }
 
 
-
-
 def cpu_tensors(tensors):
     """The tensors of a state dict, detached and on the CPU."""
     return {k: v.detach().cpu() for k, v in tensors.items() if torch.is_tensor(v)}
@@ -308,8 +310,6 @@ def dump_fields(estimator, fields):
     }
 
 
-
-
 def check_state_dict(stored, expected, what, hint):
     if not isinstance(stored, dict) or not all(isinstance(k, str) for k in stored):
         refuse(what, "is not a dict of named tensors")
@@ -325,9 +325,7 @@ def check_state_dict(stored, expected, what, hint):
     for key, value in stored.items():
         if expected is not None:
             reference = expected[key]
-            check_tensor(
-                value, f"{what} {key!r}", reference.dtype, reference.shape, {}
-            )
+            check_tensor(value, f"{what} {key!r}", reference.dtype, reference.shape, {})
         else:
             check_tensor(value, f"{what} {key!r}", value.dtype, value.shape, {})
         n_weights += value.numel()
@@ -379,8 +377,6 @@ def check_history(text, what):
                 refuse(what, f"nests deeper than {_HISTORY_DEPTH} levels")
             items = value.values() if isinstance(value, dict) else value
             stack.extend((v, depth + 1) for v in items)
-
-
 
 
 def load_optimizer_state(optimizer, entries, name):

@@ -23,6 +23,7 @@ from sk_autoencoder._validation import (
     validate_data,
 )
 
+
 def _standard_normal(seed, shape, dtype):
     """Draws of N(0, 1) from a generator of their own, as a tensor of ``dtype``."""
     generator = torch.Generator().manual_seed(seed)
@@ -229,9 +230,7 @@ class VAETransformer(BaseAutoencoder):
         """
         check_is_fitted(self)
         check_positive_count(n_samples, "n_samples (importance samples per row)")
-        X = validate_data(
-            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
-        )
+        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
         inference = self._inference(X.dtype)
         scorer = self._batch_scorer(inference, n_draws=n_samples, weighted=True)
         return inference.map(X, scorer, None)

@@ -57,7 +57,7 @@ def _columns_with_missing_values(X):
     if not (hasattr(X, "isna") and hasattr(X, "columns")):
         return []
     has_missing = np.asarray(X.isna().any(axis=0))
-    return [column for column, bad in zip(X.columns, has_missing) if bad]
+    return [column for column, bad in zip(X.columns, has_missing, strict=True) if bad]
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes, architecture="mlp"):
@@ -169,8 +169,10 @@ def check_codes(codes, n_rows, variational, n_components=None):
             )
         parts = (codes,)
     for part in parts:
-        if not isinstance(part, torch.Tensor) or part.ndim != 2 or (
-            len(part) != n_rows or n_components not in (None, part.shape[1])
+        if (
+            not isinstance(part, torch.Tensor)
+            or part.ndim != 2
+            or (len(part) != n_rows or n_components not in (None, part.shape[1]))
         ):
             shape = tuple(part.shape) if isinstance(part, torch.Tensor) else part
             raise ValueError(

@@ -8,7 +8,11 @@ from sklearn.datasets import load_digits
 
 # tiny networks and few epochs: tests check behaviour, benchmarks check quality
 FAST = dict(
-    n_components=2, hidden_layer_sizes=(16,), max_epochs=5, batch_size=32, random_state=0
+    n_components=2,
+    hidden_layer_sizes=(16,),
+    max_epochs=5,
+    batch_size=32,
+    random_state=0,
 )
 
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
-from scipy.stats import multivariate_normal
 import torch
+from scipy.stats import multivariate_normal
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.decomposition import PCA
@@ -275,9 +275,9 @@ def test_score_samples_is_the_code_and_residual_log_density(
     # by hand: a Gaussian of the codes (in PCA's units) and an isotropic
     # Gaussian of the residual in the n_features - n_components directions
     n_left = X_digits.shape[1] - est.n_components_
-    code_part = multivariate_normal(
-        est.latent_mean_, est.latent_covariance_
-    ).logpdf(est.transform(X_digits))
+    code_part = multivariate_normal(est.latent_mean_, est.latent_covariance_).logpdf(
+        est.transform(X_digits)
+    )
     noise = est.reconstruction_noise_variance_
     residual_part = -0.5 * (
         n_left * np.log(2 * np.pi * noise) + (residual**2).sum(axis=1) / noise
@@ -355,9 +355,9 @@ def test_network_sees_scaled_features_and_output_is_in_original_units(input_scal
     rng = np.random.default_rng(0)
     X = rng.normal(size=(100, 5)) * [1, 10, 100, 0.1, 3] + [0, -50, 1000, 2, 0]
     # a plain network (the PCA-anchored one reports codes in PCA's units)
-    ae = AutoencoderTransformer(
-        input_scaling=input_scaling, init="random", **FAST
-    ).fit(X)
+    ae = AutoencoderTransformer(input_scaling=input_scaling, init="random", **FAST).fit(
+        X
+    )
     offset, scale = _offset_and_scale(X, input_scaling)
     module = copy.deepcopy(ae.module_).cpu().double().eval()
     with torch.no_grad():

@@ -94,29 +94,69 @@ BAD_INPUT = [
     # reconstruct returned inf, silently. PCA's variances (in X's units) of
     # values past about 1e154 overflow float64: refused, naming the overflow;
     # below that, the PCA start is fitted on X rescaled by an exact power of two
-    ("values-around-1e100", ae(), lambda: X_GOOD * 2.0**332,
-     FitsLikeUnscaled(2.0**332)),
-    ("values-around-1e100-minmax", ae(**MINMAX), lambda: X_GOOD * 2.0**332,
-     FitsLikeUnscaled(2.0**332)),
-    ("denoiser-values-around-1e100", lambda: DenoisingAutoencoder(**FAST),
-     lambda: X_GOOD * 2.0**332, FitsLikeUnscaled(2.0**332)),
-    ("vae-values-around-1e100", lambda: VAETransformer(**FAST),
-     lambda: X_GOOD * 2.0**332, FitsLikeUnscaled(2.0**332, codes_scale=False)),
-    ("values-around-1e157", ae(), lambda: X_GOOD * 2.0**522,
-     Raises(ValueError, r"magnitude up to 1.37e\+157.* overflow float64")),
-    ("values-around-1e307-minmax", ae(**MINMAX), lambda: X_GOOD * 2.0**1019,
-     Raises(ValueError, r"overflow float64")),
+    (
+        "values-around-1e100",
+        ae(),
+        lambda: X_GOOD * 2.0**332,
+        FitsLikeUnscaled(2.0**332),
+    ),
+    (
+        "values-around-1e100-minmax",
+        ae(**MINMAX),
+        lambda: X_GOOD * 2.0**332,
+        FitsLikeUnscaled(2.0**332),
+    ),
+    (
+        "denoiser-values-around-1e100",
+        lambda: DenoisingAutoencoder(**FAST),
+        lambda: X_GOOD * 2.0**332,
+        FitsLikeUnscaled(2.0**332),
+    ),
+    (
+        "vae-values-around-1e100",
+        lambda: VAETransformer(**FAST),
+        lambda: X_GOOD * 2.0**332,
+        FitsLikeUnscaled(2.0**332, codes_scale=False),
+    ),
+    (
+        "values-around-1e157",
+        ae(),
+        lambda: X_GOOD * 2.0**522,
+        Raises(ValueError, r"magnitude up to 1.37e\+157.* overflow float64"),
+    ),
+    (
+        "values-around-1e307-minmax",
+        ae(**MINMAX),
+        lambda: X_GOOD * 2.0**1019,
+        Raises(ValueError, r"overflow float64"),
+    ),
     # before: "try a smaller learning_rate"
-    ("range-overflowing-float64", ae(**MINMAX), lambda: with_column([-1e308, 1e308]),
-     Raises(ValueError, r"cannot scale feature 0: .* overflows float64")),
-    ("unscaled-beyond-float32", ae(input_scaling=None), lambda: with_column([1e39]),
-     Raises(ValueError, r"overflows float32 .* input_scaling='standard'")),
+    (
+        "range-overflowing-float64",
+        ae(**MINMAX),
+        lambda: with_column([-1e308, 1e308]),
+        Raises(ValueError, r"cannot scale feature 0: .* overflows float64"),
+    ),
+    (
+        "unscaled-beyond-float32",
+        ae(input_scaling=None),
+        lambda: with_column([1e39]),
+        Raises(ValueError, r"overflows float32 .* input_scaling='standard'"),
+    ),
     # before: TypeError "float() argument must be a string or a real number"
-    ("object-column-with-pd.NA", ae(), frame_with_missing,
-     Raises(ValueError, r"missing values \(pd.NA or None\) in columns \['b'\]")),
+    (
+        "object-column-with-pd.NA",
+        ae(),
+        frame_with_missing,
+        Raises(ValueError, r"missing values \(pd.NA or None\) in columns \['b'\]"),
+    ),
     # before: RuntimeError "all elements of target should be between 0 and 1"
-    ("csr-duplicates-summing-beyond-1", ae(**BCE_RAW), csr_with_duplicates,
-     Raises(ValueError, r"needs X in \[0, 1\], but X ranges over \[0, 1.4\]")),
+    (
+        "csr-duplicates-summing-beyond-1",
+        ae(**BCE_RAW),
+        csr_with_duplicates,
+        Raises(ValueError, r"needs X in \[0, 1\], but X ranges over \[0, 1.4\]"),
+    ),
 ]
 
 
@@ -125,8 +165,12 @@ def snapshot(X):
     if sp.issparse(X):
         arrays = (X.data.copy(), X.indices.copy(), X.indptr.copy())
         canonical = X.has_canonical_format
-        return lambda: canonical == X.has_canonical_format and all(
-            np.array_equal(a, b) for a, b in zip(arrays, (X.data, X.indices, X.indptr))
+        return lambda: (
+            canonical == X.has_canonical_format
+            and all(
+                np.array_equal(a, b)
+                for a, b in zip(arrays, (X.data, X.indices, X.indptr), strict=True)
+            )
         )
     if isinstance(X, pd.DataFrame):
         copy = X.copy(deep=True)
@@ -151,26 +195,62 @@ def test_bad_input_gets_a_clear_error_or_the_right_answer(make, make_X, expectat
 # scikit-learn's parameter constraints let through and that failed deep in
 # training, with an AttributeError, IndexError, TypeError or RuntimeError
 BAD_PARAMETERS = [
-    ("n_components-True", ae(n_components=True), ValueError,
-     r"'n_components' parameter .* must be an int, not a bool"),
-    ("batch_size-True", ae(batch_size=True), ValueError,
-     r"'batch_size' parameter .* not a bool"),
-    ("max_epochs-True", ae(max_epochs=True), ValueError,
-     r"'max_epochs' parameter .* not a bool"),
-    ("optimizer-int", ae(optimizer=int), ValueError,
-     r"'optimizer' .* torch.optim.Optimizer subclass; got <class 'int'>"),
-    ("optimizer-dict", ae(optimizer=dict), ValueError,
-     r"'optimizer' .* torch.optim.Optimizer subclass; got <class 'dict'>"),
-    ("callback-name", ae(callbacks=["PrintLog"]), ValueError,
-     r"'callbacks' .* skorch callbacks or \(name, callback\) pairs; got 'PrintLog'"),
+    (
+        "n_components-True",
+        ae(n_components=True),
+        ValueError,
+        r"'n_components' parameter .* must be an int, not a bool",
+    ),
+    (
+        "batch_size-True",
+        ae(batch_size=True),
+        ValueError,
+        r"'batch_size' parameter .* not a bool",
+    ),
+    (
+        "max_epochs-True",
+        ae(max_epochs=True),
+        ValueError,
+        r"'max_epochs' parameter .* not a bool",
+    ),
+    (
+        "optimizer-int",
+        ae(optimizer=int),
+        ValueError,
+        r"'optimizer' .* torch.optim.Optimizer subclass; got <class 'int'>",
+    ),
+    (
+        "optimizer-dict",
+        ae(optimizer=dict),
+        ValueError,
+        r"'optimizer' .* torch.optim.Optimizer subclass; got <class 'dict'>",
+    ),
+    (
+        "callback-name",
+        ae(callbacks=["PrintLog"]),
+        ValueError,
+        r"'callbacks' .* skorch callbacks or \(name, callback\) pairs; got 'PrintLog'",
+    ),
     ("callback-int", ae(callbacks=[5]), ValueError, r"'callbacks' .* got 5\."),
-    ("callback-pair-of-int", ae(callbacks=[("extra", 5)]), ValueError,
-     r"'callbacks' .* got \('extra', 5\)"),
-    ("conv-without-layers",
-     lambda: AutoencoderTransformer(
-         **{**FAST, "architecture": "conv", "image_shape": (2, 2),
-            "hidden_layer_sizes": ()}),
-     ValueError, r"architecture='conv' needs at least one convolution"),
+    (
+        "callback-pair-of-int",
+        ae(callbacks=[("extra", 5)]),
+        ValueError,
+        r"'callbacks' .* got \('extra', 5\)",
+    ),
+    (
+        "conv-without-layers",
+        lambda: AutoencoderTransformer(
+            **{
+                **FAST,
+                "architecture": "conv",
+                "image_shape": (2, 2),
+                "hidden_layer_sizes": (),
+            }
+        ),
+        ValueError,
+        r"architecture='conv' needs at least one convolution",
+    ),
 ]
 
 
@@ -351,8 +431,9 @@ def test_an_interrupt_is_reported_and_the_unfinished_epoch_not_counted(
     _InterruptWhenArmed.armed = True
     try:
         with pytest.warns(
-            UserWarning, match=r"interrupted during epoch 2, which is not counted "
-            r"\(n_iter_=1\); " + kept
+            UserWarning,
+            match=r"interrupted during epoch 2, which is not counted "
+            r"\(n_iter_=1\); " + kept,
         ):
             if call == "fit":
                 est.set_params(warm_start=True).fit(X_GOOD)
@@ -374,5 +455,7 @@ def test_a_diverging_warm_fit_names_the_learning_rate_it_used():
         est.fit(X_GOOD)
     # before: the message named the first fit's learning rate, 0.001
     est.set_params(learning_rate=1e12)
-    with pytest.raises(ValueError, match=r"smaller learning_rate \(got 1000000000000.0\)"):
+    with pytest.raises(
+        ValueError, match=r"smaller learning_rate \(got 1000000000000.0\)"
+    ):
         est.fit(X_GOOD)

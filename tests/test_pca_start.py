@@ -54,8 +54,12 @@ def test_the_start_is_pca(cls, whiten, X_digits):
         est.score_samples(X_digits), ppca.score_samples(X_digits), rtol=1e-5
     )
     assert isinstance(est.score(X_digits), float)
-    np.testing.assert_allclose(est.latent_covariance_, np.diag(ppca.explained_variance_), rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(est.reconstruction_noise_variance_, ppca.noise_variance_, rtol=1e-5)
+    np.testing.assert_allclose(
+        est.latent_covariance_, np.diag(ppca.explained_variance_), rtol=1e-5, atol=1e-4
+    )
+    np.testing.assert_allclose(
+        est.reconstruction_noise_variance_, ppca.noise_variance_, rtol=1e-5
+    )
     np.testing.assert_allclose(
         est.reconstruction_explained_variance_ratio_,
         pca.explained_variance_ratio_.sum(),
@@ -72,7 +76,9 @@ def test_the_conv_start_is_pca(X_digits):
         hidden_layer_sizes=(4,),
     ).fit(X_digits)
     pca = PCA(4).fit(X_digits)
-    np.testing.assert_allclose(est.transform(X_digits), pca.transform(X_digits), atol=1e-4)
+    np.testing.assert_allclose(
+        est.transform(X_digits), pca.transform(X_digits), atol=1e-4
+    )
 
 
 def test_cross_entropy_start_is_pca_clipped_into_the_unit_interval(X_digits):
@@ -160,7 +166,9 @@ def test_whiten_needs_the_pca_start(X_digits):
 
 def test_whitened_codes_have_unit_variance_at_the_start(X_digits):
     est = at_start(AutoencoderTransformer, n_components=5, whiten=True).fit(X_digits)
-    np.testing.assert_allclose(est.transform(X_digits).std(axis=0, ddof=1), 1, atol=1e-4)
+    np.testing.assert_allclose(
+        est.transform(X_digits).std(axis=0, ddof=1), 1, atol=1e-4
+    )
 
 
 def test_random_init_is_a_plain_network(X_digits):

@@ -27,9 +27,10 @@ def test_fits_in_threads_equal_the_serial_fit(estimator, X_digits):
     state = torch.random.get_rng_state()
     with ThreadPoolExecutor(max_workers=4) as pool:
         codes = list(
-            pool.map(lambda _: estimator.__sklearn_clone__().fit(X).transform(X), range(4))
+            pool.map(
+                lambda _: estimator.__sklearn_clone__().fit(X).transform(X), range(4)
+            )
         )
     for threaded in codes:
         np.testing.assert_array_equal(threaded, serial)
     assert torch.equal(torch.random.get_rng_state(), state)
-
