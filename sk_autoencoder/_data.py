@@ -128,15 +128,31 @@ def _nonzero_scale(scale):
     return scale
 
 
-def feature_range(X):
-    """Return the smallest and largest value of each feature, chunk by chunk."""
+def _ranged_chunks(X):
+    """X's chunks in float64, and each feature's smallest and largest value.
+
+    Returns ``(chunks, low, high)``: iterating ``chunks`` updates the arrays
+    ``low`` and ``high`` in place, to the range of the chunks seen so far.
+    """
     n_rows, n_features = X.shape
     low = np.full(n_features, np.inf)
     high = np.full(n_features, -np.inf)
-    for rows in iter_chunks(n_rows, chunk_rows(n_features)):
-        chunk = take_rows(X, rows, np.float64)
-        np.minimum(low, chunk.min(axis=0), out=low)
-        np.maximum(high, chunk.max(axis=0), out=high)
+
+    def chunks():
+        for rows in iter_chunks(n_rows, chunk_rows(n_features)):
+            chunk = take_rows(X, rows, np.float64)
+            np.minimum(low, chunk.min(axis=0), out=low)
+            np.maximum(high, chunk.max(axis=0), out=high)
+            yield chunk
+
+    return chunks(), low, high
+
+
+def feature_range(X):
+    """Return the smallest and largest value of each feature, chunk by chunk."""
+    chunks, low, high = _ranged_chunks(X)
+    for _ in chunks:
+        pass
     return low, high
 
 
@@ -195,12 +211,8 @@ def fit_scaler(X, kind):
     # whenever a chunk holds a larger magnitude
     total = np.zeros(n_features)
     factor = np.ones(n_features)
-    low = np.full(n_features, np.inf)
-    high = np.full(n_features, -np.inf)
-    for rows in iter_chunks(n_rows, chunk_rows(n_features)):
-        chunk = take_rows(X, rows, np.float64)
-        np.minimum(low, chunk.min(axis=0), out=low)
-        np.maximum(high, chunk.max(axis=0), out=high)
+    chunks, low, high = _ranged_chunks(X)
+    for chunk in chunks:
         new_factor = np.minimum(
             factor, _exact_factor(np.maximum(np.abs(low), np.abs(high)))
         )
