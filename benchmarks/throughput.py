@@ -124,6 +124,7 @@ def make_estimator(
         activation="relu",
         hidden_layer_sizes=hidden_layer_sizes,
         learning_rate=LEARNING_RATE,
+        weight_decay=0.0,  # the loop's Adam has none
         batch_size=batch_size,
         max_epochs=epochs,
         # train on every row, as the reference loop does, for exactly max_epochs
