@@ -1,6 +1,7 @@
 """Batched inference: the fitted network as one public call uses it."""
 
 import copy
+import functools
 
 import numpy as np
 import torch
@@ -12,6 +13,16 @@ TORCH_DTYPES = {
     np.dtype(np.float64): torch.float64,
     np.dtype(np.float32): torch.float32,
 }
+
+
+def _tensors(submodules):
+    """The parameters and buffers of ``submodules``, in a fixed order."""
+    return [
+        tensor
+        for submodule in submodules
+        for tensors in (submodule.parameters, submodule.buffers)
+        for tensor in tensors(recurse=False)
+    ]
 
 
 class Float64Copies:
@@ -28,19 +39,19 @@ class Float64Copies:
         self._copies = {}
 
     def __call__(self, module):
-        structure = tuple(map(id, module.modules()))
+        submodules = list(module.modules())
+        live = _tensors(submodules)
+        # the same submodules holding the same tensors: the copy's structure holds
+        structure = (tuple(map(id, submodules)), tuple(map(id, live)))
         kept = self._copies.get(id(module))
         if kept is None or kept[0] != structure:
-            kept = (structure, copy.deepcopy(module).double())
+            target = copy.deepcopy(module).double()
+            kept = (structure, target, _tensors(list(target.modules())))
             self._copies[id(module)] = kept
-        target = kept[1]
-        with torch.no_grad():
-            for mine, live in (
-                (target.parameters(), module.parameters()),
-                (target.buffers(), module.buffers()),
-            ):
-                for a, b in zip(mine, live, strict=True):
-                    a.copy_(b)
+        _, target, copies = kept
+        if copies:
+            with torch.no_grad():
+                torch._foreach_copy_(copies, live)  # one call for every tensor
         return target
 
     def __getstate__(self):
@@ -95,9 +106,16 @@ class Inference:
         self.module = self.in_dtype(module)
         self.factor = None if code_factor is None else code_factor(self.module)
         self.variational = variational
-        self.offset, self.scale = (
-            self.tensor(v) for v in (scaler.offset, scaler.scale)
-        )
+
+    @functools.cached_property
+    def offset(self):
+        """The scaler's offset, a tensor: X = scaled * scale + offset."""
+        return self.tensor(self.scaler.offset)
+
+    @functools.cached_property
+    def scale(self):
+        """The scaler's scale, a tensor."""
+        return self.tensor(self.scaler.scale)
 
     def in_dtype(self, module):
         """``module`` in eval mode, computing in this call's dtype."""
