@@ -95,6 +95,7 @@ def worker(data, batch_size, out):
     accelerator.wait_for_everyone()
     start = time.perf_counter()
     with warnings.catch_warnings():
+        # a fixed budget of epochs without early stopping: reaching it is intended
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(X)
     accelerator.wait_for_everyone()

@@ -297,8 +297,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         >>> ae.fit(X[:200]).transform(X[:3]).shape
         (3, 4)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        X = self._validate_fitted(X)
         return self._encode(X)
 
     def inverse_transform(self, X):
@@ -359,8 +358,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         >>> ae.fit(X[:200]).reconstruct(X[:3]).shape
         (3, 64)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        X = self._validate_fitted(X)
         inference = self._inference(X.dtype)
         return inference.map(
             X, lambda x: inference.unscale(inference.reconstruct(x)), X.shape[1]
@@ -413,8 +411,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         >>> ae.fit(X[:200]).score_samples(X[:3]).shape
         (3,)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        X = self._validate_fitted(X)
         return self._score_samples(X)
 
     def reconstruction_errors(self, X):
@@ -443,8 +440,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         >>> errors.shape, bool((errors >= 0).all())
         ((3, 64), True)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        X = self._validate_fitted(X)
         inference = self._inference(X.dtype)
         return inference.map(
             X,
@@ -484,8 +480,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         >>> residuals.shape, codes.shape
         ((3, 64), (3, 4))
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        X = self._validate_fitted(X)
         inference = self._inference(X.dtype)
 
         def residuals_and_codes(x):
@@ -908,6 +903,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             warnings.warn(interrupted, ConvergenceWarning, stacklevel=4)
 
     # ---- inference ------------------------------------------------------------
+
+    def _validate_fitted(self, X):
+        """X checked for a fitted estimator's public method: dense or CSR floats."""
+        check_is_fitted(self)
+        return validate_data(
+            self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES
+        )
 
     def _inference(self, dtype):
         """The fitted network for one public call on data of ``dtype``."""

@@ -41,8 +41,9 @@ def fit_pca(X, estimator, seed, standard):
     rounding); above, it is PCA's own ``'auto'``. ``seed`` seeds the randomized
     and arpack solvers; ``standard`` is X's standard scaler (means and standard
     deviations). The arpack tolerance is PCA's default (machine precision): the
-    estimators' ``tol`` is the training tolerance. X is never modified (``copy`` is PCA's, but the estimators'
-    inputs are validated copies or read-only views anyway).
+    estimators' ``tol`` is the training tolerance. X is never modified (``copy``
+    is PCA's, but the estimators' inputs are validated copies or read-only views
+    anyway).
     """
     n_components, most = estimator.n_components, min(X.shape)
     if isinstance(n_components, Integral) and n_components > most:

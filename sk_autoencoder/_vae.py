@@ -16,11 +16,9 @@ from sk_autoencoder._losses import (
     importance_weighted_bound,
 )
 from sk_autoencoder._validation import (
-    FLOAT_DTYPES,
     Interval,
     check_is_fitted,
     check_positive_count,
-    validate_data,
 )
 
 
@@ -230,7 +228,7 @@ class VAETransformer(BaseAutoencoder):
         """
         check_is_fitted(self)
         check_positive_count(n_samples, "n_samples (importance samples per row)")
-        X = validate_data(self, X, reset=False, accept_sparse="csr", dtype=FLOAT_DTYPES)
+        X = self._validate_fitted(X)
         inference = self._inference(X.dtype)
         scorer = self._batch_scorer(inference, n_draws=n_samples, weighted=True)
         return inference.map(X, scorer, None)

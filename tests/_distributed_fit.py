@@ -74,6 +74,7 @@ def main(out):
             accelerator=accelerator,
         )
         with warnings.catch_warnings():
+            # tiny fits of a few epochs: reaching max_epochs is expected
             warnings.simplefilter("ignore", ConvergenceWarning)
             estimator.fit(X[:n_rows])
         weights = torch.cat(

@@ -76,6 +76,7 @@ def test_two_process_fit_equals_one_process_fit(launched, name):
     cls, params, _ = CASES[name]
     X = _rows(name)
     with warnings.catch_warnings():
+        # tiny fits of a few epochs: reaching max_epochs is expected
         warnings.simplefilter("ignore", ConvergenceWarning)
         alone = cls(**{**FAST, **params}).fit(X)
     codes = np.load(launched / f"{name}_codes.npy")
@@ -129,6 +130,7 @@ def test_one_process_accelerator_trains_as_without_one(X_digits):
     estimator = AutoencoderTransformer(**FAST, accelerator=accelerator)
     assert clone(estimator).accelerator is accelerator  # Accelerator copies as itself
     with warnings.catch_warnings():
+        # tiny fits of a few epochs: reaching max_epochs is expected
         warnings.simplefilter("ignore", ConvergenceWarning)
         codes = estimator.fit(X_digits).transform(X_digits)
         alone = AutoencoderTransformer(**FAST).fit(X_digits).transform(X_digits)

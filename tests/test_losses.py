@@ -193,9 +193,10 @@ def test_importance_weighted_bound_tightens_with_draws(rng):
     likelihood, decode, x, mu, log_var, log_px = _linear_gaussian(rng)
     wrong = (mu + 1.0, log_var + 1.0)
     draws = torch.as_tensor(rng.normal(size=(4000, 1)))
-    bound = lambda eps: importance_weighted_bound(  # noqa: E731
-        likelihood, decode, x, *wrong, eps
-    ).item()
+
+    def bound(eps):
+        return importance_weighted_bound(likelihood, decode, x, *wrong, eps).item()
+
     # a one-draw bound's expectation is the ELBO, below the many-draw bound
     one = np.mean([bound(draws[i : i + 1]) for i in range(1000)])
     many = bound(draws)
