@@ -467,7 +467,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         residuals : ndarray of shape (n_samples, n_features)
             Scaled reconstruction residuals.
 
-        codes : ndarray of shape (n_samples, n_components_)
+        codes : ndarray of shape (n_samples, `n_components_`)
             Latent codes, as ``transform`` returns them.
 
         Examples
