@@ -32,3 +32,13 @@ class Cache:
         entries = json.loads(path.read_text()) if path.exists() else {}
         entries[key] = value
         path.write_text(json.dumps(entries))
+
+
+def cached_times_note(cached):
+    """What a results caption says of the times read from the cache, if any."""
+    if not cached:
+        return ""
+    return (
+        "; for the detectors that are not ours, as measured in the run that "
+        "filled the cache (`--cache-dir`) on the same machine"
+    )

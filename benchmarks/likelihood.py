@@ -116,6 +116,7 @@ def selection_rows():
         row = {"task": name, "grid": grid, "rank": rank}
         for estimator, make in SELECTION_ESTIMATORS.items():
             with warnings.catch_warnings():
+                # some fits of the search reach max_epochs; the choice is measured
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 search = GridSearchCV(make(), {"n_components": grid}, cv=3).fit(X_train)
             row[estimator] = (search.best_params_["n_components"], search.score(X_test))

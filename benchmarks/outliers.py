@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _cache import Cache
+from _cache import Cache, cached_times_note
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -312,12 +312,7 @@ def format_report(
         "wine average their one-class tasks within each repeat; the mean columns "
         "average the data sets, equally weighted. Time: fit and score, summed over "
         f"all tasks and repeats, {n_threads} thread(s)"
-        + (
-            "; for the detectors that are not ours, as measured in the run that "
-            "filled the cache (`--cache-dir`) on the same machine"
-            if cached
-            else ""
-        )
+        + cached_times_note(cached)
         + f". Command: `{command}`.",
         "",
         "| detector | "

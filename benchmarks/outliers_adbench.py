@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _cache import Cache
+from _cache import Cache, cached_times_note
 from scipy.stats import rankdata
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -292,12 +292,7 @@ def format_report(
         "over seeds). Mean rank: by ROC-AUC per data set, 1 the best, ties "
         "sharing their mean rank. Time: fit and score summed over all data sets "
         f"and seeds, {threads} thread(s)"
-        + (
-            "; for the detectors that are not ours, as measured in the run that "
-            "filled the cache (`--cache-dir`) on the same machine"
-            if cached
-            else ""
-        )
+        + cached_times_note(cached)
         + f". Command: `{command}`.",
         "",
         "| detector | mean ROC-AUC | mean AP | mean rank | time (s) | "

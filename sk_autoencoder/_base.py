@@ -484,8 +484,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         inference = self._inference(X.dtype)
 
         def residuals_and_codes(x):
-            z = inference.module_codes(x)
-            residuals = x - inference.module.decode(z)
+            z, residuals = inference.codes_and_residuals(x)
             return residuals, inference.in_code_units(z)
 
         return inference.map(X, residuals_and_codes, (X.shape[1], self.n_components_))
@@ -994,8 +993,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         unit = self._code_unit(inference.module)
 
         def code_and_error(x):
-            z = inference.module_codes(x)
-            residual = x - inference.module.decode(z)
+            z, residual = inference.codes_and_residuals(x)
             error = (residual * inference.scale).square().sum(dim=1)
             return (z if unit is None else z * unit), error
 

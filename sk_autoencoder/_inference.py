@@ -151,6 +151,11 @@ class Inference:
         """The scaled reconstruction of a scaled batch."""
         return self.module.decode(self.module_codes(x))
 
+    def codes_and_residuals(self, x):
+        """From one encoder pass: the module's codes and the scaled residuals."""
+        z = self.module_codes(x)
+        return z, x - self.module.decode(z)
+
     def unscale(self, x):
         """Scaled values back in X's units."""
         return x * self.scale + self.offset
