@@ -35,7 +35,7 @@ from sk_autoencoder._losses import ReconstructionLoss
 from sk_autoencoder._modules import (
     ACTIVATIONS,
     AnchoredAutoencoder,
-    AnchoredVariationalAutoencoder,
+    AutoencoderModule,
     make_conv_autoencoder,
     make_mlp_autoencoder,
 )
@@ -127,10 +127,10 @@ def _instantiate(module_cls, n_features, n_components):
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
 
-    Subclasses differ through hooks: ``_variational`` (the module's ``encode``
-    returns a Gaussian posterior), ``_fit_data_state`` (what the network needs
-    from X besides weights), ``_net_class`` and ``_net_params`` (the skorch net
-    that trains it), ``_make_criterion``, ``_encode_batch`` and ``_batch_scorer``.
+    Subclasses differ through hooks: ``_make_module`` and ``_module_classes``
+    (the network), ``_start_at`` (its PCA start), ``_fit_data_state`` (what the
+    network needs from X besides weights), ``_net_class`` and ``_net_params``
+    (the skorch net that trains it), ``_make_criterion`` and ``_code_factor``.
     """
 
     _parameter_constraints = {
@@ -178,8 +178,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "accelerator": [HasMethods(["reduce", "wait_for_everyone"]), None],
     }
 
-    _variational = False
     _net_class = ReconstructionNet
+    # the built-in network's classes, plain and PCA-anchored
+    _module_classes = (AutoencoderModule, AnchoredAutoencoder)
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -677,27 +678,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         self._build_network(X.shape[1])
         if self._anchored:
-            start = linear_start(
-                pca,
-                self._scaler,
-                standard.scale,
-                variational=self._variational,
-                min_variance=self._MIN_VARIANCE,
-            )
-            self._start_at(start)
-
-    # squared errors below this share of a scaled feature's variance are noise
-    # (the floor of the VAE's Gaussian likelihood)
-    _MIN_VARIANCE = 1e-6
+            self._start_at(pca, standard.scale)
 
     @property
     def _anchored(self):
         """Whether the network is the PCA-anchored module (``init='pca'``)."""
         return self.init == "pca" and self.module is None
 
-    def _start_at(self, start):
-        """Put the network at the PCA start (subclasses start their criterion too)."""
-        self.net_.module_.start_at(start)
+    def _start_at(self, pca, feature_std):
+        """Put the network at PCA's solution (``feature_std``: X's, non-zero)."""
+        self.module_.start_at(linear_start(pca, self._scaler, feature_std))
 
     # parameters that fix the network's structure or its PCA start: a warm fit
     # or a later partial_fit cannot change them
@@ -756,9 +746,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         with seeded(self._seed, device):
             module = self._make_module(n_features)
             if self.module is not None:
-                check_module_shapes(
-                    module, n_features, self.n_components_, self._variational
-                )
+                self._check_module(module, n_features)
             self.net_ = self._build_net(
                 module, self._make_criterion(n_features), device
             )
@@ -799,7 +787,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             dropout=self.dropout,
             # an anchored module applies the output activation itself
             loss="mse" if self._anchored else self.loss,
-            variational=self._variational,
+            module_class=self._module_classes[0],
         )
         if self.architecture == "conv":
             network = make_conv_autoencoder(
@@ -814,11 +802,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         if not self._anchored:
             return network
-        cls = (
-            AnchoredVariationalAutoencoder if self._variational else AnchoredAutoencoder
-        )
         output = "sigmoid" if self.loss == "bce" else "identity"
-        return cls(network, n_features, self.n_components_, output)
+        return self._module_classes[1](network, n_features, self.n_components_, output)
+
+    def _check_module(self, module, n_features):
+        """Run a user's module on two rows: what encode and decode return."""
+        check_module_shapes(module, n_features, self.n_components_)
 
     def _make_criterion(self, n_features):
         # squared error weighted by the squared scales, which makes the loss of
@@ -919,7 +908,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             dtype,
             float64_copies=self._float64_copies,
             code_factor=self._code_factor,
-            variational=self._variational,
         )
 
     def _encode(self, X):
@@ -934,7 +922,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         whitened scores at the start); ``transform`` reports them in PCA's
         units, multiplied by ``code_unit(explained_variance_)``.
         """
-        if not self._anchored or self._variational:
+        if not self._anchored:
             return None
         unit = code_unit(self.explained_variance_)
         return torch.as_tensor(

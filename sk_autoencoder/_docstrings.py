@@ -210,7 +210,9 @@ n_features_in_ : int
         The skorch net that owns the trained module, optimizer and history.
 
     module_ : torch.nn.Module
-        The trained network (a view of ``net_.module_``).
+        The trained network (a view of ``net_.module_``; for the VAE, of the
+        module the net's ``Variational`` wrapper holds, whose ``encode``
+        returns ``(mu, log_var)``).
 
     history_ : skorch.History
         Per-epoch record of training (``'train_loss'``, ``'valid_loss'``,

@@ -22,7 +22,12 @@ from sk_autoencoder._distributed import (
     sum_gradients,
 )
 from sk_autoencoder._losses import gaussian_kl_per_dimension
-from sk_autoencoder._validation import check_codes, check_decoded, module_failure
+from sk_autoencoder._validation import (
+    check_codes,
+    check_decoded,
+    check_posterior,
+    module_failure,
+)
 
 # torch's default generator is one per process: a seeded scope holds it, so
 # that fits in threads neither interleave their draws nor leave it modified
@@ -330,7 +335,7 @@ class ReconstructionNet(FencedNet):
         """``(x_recon, z)`` for a batch; with ``check``, the outputs' shapes too."""
         z = self.module_.encode(x)
         if check:
-            check_codes(z, len(x), variational=False)
+            check_codes(z, len(x))
         x_recon = self.module_.decode(z)
         if check:
             check_decoded(x_recon, x.shape)
@@ -417,7 +422,8 @@ class DenoisingNet(ReconstructionNet):
 class VariationalNet(ReconstructionNet):
     """Reconstruction net for a VAE: the loss is the negative ELBO per feature.
 
-    The module's ``encode`` returns ``(mu, log_var)``; ``infer`` draws one
+    The module's ``posterior`` returns ``(mu, log_var)`` (see
+    :class:`~sk_autoencoder._modules.Variational`); ``infer`` draws one
     reparameterised code and returns ``(x_recon, mu, log_var)``. The criterion
     is a log-likelihood ``log p(x | x_recon)`` per sample. The KL term of each
     latent dimension, averaged over the epoch's training samples, is recorded
@@ -435,10 +441,10 @@ class VariationalNet(ReconstructionNet):
 
     def forward_batch(self, x, check=False):
         """``(x_recon, mu, log_var)``, decoding one reparameterised draw."""
-        codes = self.module_.encode(x)
+        posterior = self.module_.posterior(x)
         if check:
-            check_codes(codes, len(x), variational=True)
-        mu, log_var = codes
+            check_posterior(posterior, len(x))
+        mu, log_var = posterior
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
         x_recon = self.module_.decode(z)
         if check:

@@ -83,8 +83,6 @@ class Inference:
     code_factor : callable or None
         ``code_factor(module)`` is the factor (a tensor, or None for 1) from
         the module's codes to ``transform``'s.
-    variational : bool
-        Whether ``module.encode`` returns ``(mu, log_var)``; the codes are ``mu``.
     """
 
     def __init__(
@@ -96,7 +94,6 @@ class Inference:
         *,
         float64_copies,
         code_factor=None,
-        variational=False,
     ):
         self.dtype = np.dtype(dtype)
         self.torch_dtype = TORCH_DTYPES[self.dtype]
@@ -105,7 +102,6 @@ class Inference:
         self._copies = float64_copies
         self.module = self.in_dtype(module)
         self.factor = None if code_factor is None else code_factor(self.module)
-        self.variational = variational
 
     @functools.cached_property
     def offset(self):
@@ -129,14 +125,9 @@ class Inference:
 
     # ---- the network, on scaled batches ------------------------------------------
 
-    def module_codes(self, x):
-        """The module's codes of a scaled batch (a VAE's posterior means)."""
-        codes = self.module.encode(x)
-        return codes[0] if self.variational else codes
-
     def encode(self, x):
         """Codes of a scaled batch, in ``transform``'s units."""
-        return self.in_code_units(self.module_codes(x))
+        return self.in_code_units(self.module.encode(x))
 
     def in_code_units(self, z):
         """The module's codes in ``transform``'s units."""
@@ -149,11 +140,11 @@ class Inference:
 
     def reconstruct(self, x):
         """The scaled reconstruction of a scaled batch."""
-        return self.module.decode(self.module_codes(x))
+        return self.module.decode(self.module.encode(x))
 
     def codes_and_residuals(self, x):
         """From one encoder pass: the module's codes and the scaled residuals."""
-        z = self.module_codes(x)
+        z = self.module.encode(x)
         return z, x - self.module.decode(z)
 
     def unscale(self, x):

@@ -1,4 +1,4 @@
-"""Torch modules: MLP and convolutional autoencoders, the VAE's Gaussian head."""
+"""Torch modules: MLP and convolutional autoencoders, the VAE's posterior."""
 
 import math
 
@@ -40,6 +40,9 @@ def make_mlp(sizes, activation, dropout, final_activation=nn.Identity):
 class AutoencoderModule(nn.Module):
     """An encoder and a decoder: ``encode(x) -> z`` and ``decode(z) -> x_recon``."""
 
+    # the encoder's outputs per latent dimension
+    CODES_PER_COMPONENT = 1
+
     def __init__(self, encoder, decoder):
         super().__init__()
         self.encoder = encoder
@@ -73,6 +76,8 @@ class GaussianHead(nn.Module):
 class VariationalModule(AutoencoderModule):
     """Autoencoder whose ``encode`` returns ``(mu, log_var)`` of q(z | x)."""
 
+    CODES_PER_COMPONENT = 2
+
     def __init__(self, encoder, decoder):
         super().__init__(nn.Sequential(encoder, GaussianHead()), decoder)
 
@@ -89,11 +94,11 @@ def make_mlp_autoencoder(
     activation="relu",
     dropout=0.0,
     loss="mse",
-    variational=False,
+    module_class=AutoencoderModule,
 ):
     """Build an MLP autoencoder whose decoder mirrors the encoder."""
     widths = [n_features, *hidden_layer_sizes]
-    n_codes = 2 * n_components if variational else n_components
+    n_codes = module_class.CODES_PER_COMPONENT * n_components
     encoder = make_mlp([*widths, n_codes], activation, dropout)
     decoder = make_mlp(
         [n_components, *reversed(widths)],
@@ -101,8 +106,7 @@ def make_mlp_autoencoder(
         dropout,
         final_activation=_OUTPUT_ACTIVATIONS[loss],
     )
-    cls = VariationalModule if variational else AutoencoderModule
-    return cls(encoder, decoder)
+    return module_class(encoder, decoder)
 
 
 class _Unflatten(nn.Module):
@@ -147,7 +151,7 @@ def make_conv_autoencoder(
     activation="relu",
     dropout=0.0,
     loss="mse",
-    variational=False,
+    module_class=AutoencoderModule,
 ):
     """Build a convolutional autoencoder over flattened ``(C, H, W)`` rows.
 
@@ -170,7 +174,7 @@ def make_conv_autoencoder(
     for c_in, c_out in zip([n_channels, *channels[:-1]], channels, strict=True):
         down += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), act()]
         down += maybe_dropout()
-    n_codes = 2 * n_components if variational else n_components
+    n_codes = module_class.CODES_PER_COMPONENT * n_components
     down += [nn.Flatten(), nn.Linear(n_flat, n_codes)]
 
     up = [nn.Linear(n_components, n_flat), act(), _Unflatten(feature_shape)]
@@ -185,8 +189,7 @@ def make_conv_autoencoder(
             up += [act(), *maybe_dropout()]
     up += [_CropOrPad(height, width), nn.Flatten(), _OUTPUT_ACTIVATIONS[loss]()]
 
-    cls = VariationalModule if variational else AutoencoderModule
-    return cls(nn.Sequential(*down), nn.Sequential(*up))
+    return module_class(nn.Sequential(*down), nn.Sequential(*up))
 
 
 def _zero_last_layer(network):
@@ -316,3 +319,30 @@ class AnchoredVariationalAutoencoder(AnchoredAutoencoder):
     def forward(self, x):
         mu, _ = self.encode(x)
         return self.decode(mu)
+
+
+class Variational(nn.Module):
+    """The VAE's module: a module whose ``encode`` gives q(z | x), as an autoencoder.
+
+    ``module.encode(x)`` returns ``(mu, log_var)`` (the built-in VAE modules'
+    and a user's VAE module's contract). ``posterior(x)`` is that pair, for
+    training and the likelihoods; ``encode(x)`` is the posterior mean, the
+    codes for everything else (``transform``, the density, the detector), so
+    that nothing outside the VAE's training and scoring knows it is variational.
+    """
+
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def posterior(self, x):
+        return self.module.encode(x)
+
+    def encode(self, x):
+        return self.module.encode(x)[0]
+
+    def decode(self, z):
+        return self.module.decode(z)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))

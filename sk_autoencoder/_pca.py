@@ -128,18 +128,14 @@ def code_unit(explained_variance):
     return np.sqrt(np.maximum(variance, 1e-12 * variance.max()))
 
 
-def linear_start(pca, scaler, feature_std, *, variational, min_variance):
+def linear_start(pca, scaler, feature_std):
     """PCA's solution as the network's linear layers, in the scaled coordinates.
 
     The network sees ``x_s = (x - offset) / scale`` (``scaler``) and outputs
     scaled values. PCA's whitened codes ``V (x - mean) / u`` (``u``:
     :func:`code_unit`) are then ``A x_s + a`` and its reconstruction
     ``V.T (u z) + mean`` is ``B z + b`` in scaled units; every weight is a ratio
-    of scales, of order one whatever the units of X. For the
-    variational model the start is probabilistic PCA (Tipping and Bishop, 1999):
-    with ``W = V.T (L - s2) ** 0.5``, the posterior of z given x is
-    ``N((L - s2) ** 0.5 / L * V (x - mean), s2 / L)``, the decoder is
-    ``W z + mean``, and the noise variance is ``s2`` in X's units.
+    of scales, of order one whatever the units of X.
 
     Parameters
     ----------
@@ -148,9 +144,6 @@ def linear_start(pca, scaler, feature_std, *, variational, min_variance):
         The network's input scaling.
     feature_std : ndarray of shape (n_features,)
         Each feature's standard deviation in X's units (non-zero).
-    variational : bool
-    min_variance : float
-        Floor of the noise variance in scaled units (the Gaussian likelihood's).
 
     Returns
     -------
@@ -158,51 +151,64 @@ def linear_start(pca, scaler, feature_std, *, variational, min_variance):
         ``encoder_weight`` (k, d), ``encoder_bias`` (k,), ``decoder_weight``
         (d, k), ``decoder_bias`` (d,), ``input_shift`` and ``input_scale``
         (d,: the residual encoder sees standardised features), ``code_std``
-        (k,), ``output_scale`` (d,); for the variational model also
-        ``log_var`` (k,), the posterior log-variance, and ``noise_log_var``
-        (d,), the likelihood's log-variance per scaled feature.
+        (k,), ``output_scale`` (d,).
     """
+    start, V, offset, scale, variance = _start_frame(pca, scaler, feature_std)
+    # the module's codes are PCA's whitened scores: unit-sized whatever the
+    # units of X (the estimator multiplies them by ``code_unit``)
+    unit = code_unit(variance)
+    start.update(
+        encoder_weight=V * (scale / unit[:, None]),
+        encoder_bias=(V @ (offset - pca.mean_)) / unit,
+        decoder_weight=(V.T * unit) / scale[:, None],
+        code_std=np.ones_like(variance),
+    )
+    return start
+
+
+def probabilistic_start(pca, scaler, feature_std, min_variance):
+    """Probabilistic PCA (Tipping and Bishop, 1999) as the VAE's linear layers.
+
+    As :func:`linear_start`, for the linear-Gaussian model: with ``W = V.T (L -
+    s2) ** 0.5``, the posterior of z given x is ``N((L - s2) ** 0.5 / L * V (x -
+    mean), s2 / L)``, the decoder is ``W z + mean``, and the noise variance is
+    ``s2`` in X's units. ``min_variance`` floors the noise variance in scaled
+    units (the Gaussian likelihood's floor). The start also holds ``log_var``
+    (k,), the posterior log-variance, and ``noise_log_var`` (d,), the
+    likelihood's log-variance per scaled feature.
+    """
+    start, V, offset, scale, variance = _start_frame(pca, scaler, feature_std)
+    # the likelihood's noise variance per scaled feature, floored where the
+    # likelihood floors it, and the same floor in X's units for the codes
+    noise = max(float(pca.noise_variance_), min_variance * float(np.max(scale)) ** 2)
+    variance = _positive(variance, noise)
+    loading = np.sqrt(variance - noise)  # the columns of W, in X's units
+    posterior = loading / variance
+    start.update(
+        encoder_weight=posterior[:, None] * V * scale,
+        encoder_bias=posterior * (V @ (offset - pca.mean_)),
+        decoder_weight=(V.T * loading) / scale[:, None],
+        # the posterior means' standard deviation over the training rows
+        code_std=_positive(loading / np.sqrt(variance), np.finfo(np.float64).tiny),
+        log_var=np.log(noise / variance),
+        noise_log_var=np.log(np.maximum(noise / scale**2, min_variance)),
+    )
+    return start
+
+
+def _start_frame(pca, scaler, feature_std):
+    """What both starts share: the buffers and the decoder's bias, and PCA's
+    components, the scaler's offset and scale and the variances (float64)."""
     offset, scale = scaler.offset, scaler.scale
-    V = pca.components_.astype(np.float64)
     mean = pca.mean_.astype(np.float64)
-    variance = pca.explained_variance_.astype(np.float64)
-    tiny = np.finfo(np.float64).tiny
     start = {
         "input_shift": (mean - offset) / scale,
         "input_scale": feature_std / scale,
         "output_scale": feature_std / scale,
         "decoder_bias": (mean - offset) / scale,
     }
-    if variational:
-        # the likelihood's noise variance per scaled feature, floored where the
-        # likelihood floors it, and the same floor in X's units for the codes
-        noise = max(
-            float(pca.noise_variance_), min_variance * float(np.max(scale)) ** 2
-        )
-        noise_log_var = np.log(np.maximum(noise / scale**2, min_variance))
-        variance = _positive(variance, noise)
-        loading = np.sqrt(variance - noise)  # the columns of W, in X's units
-        posterior = loading / variance
-        start.update(
-            encoder_weight=posterior[:, None] * V * scale,
-            encoder_bias=posterior * (V @ (offset - mean)),
-            decoder_weight=(V.T * loading) / scale[:, None],
-            # the posterior means' standard deviation over the training rows
-            code_std=_positive(loading / np.sqrt(variance), tiny),
-            log_var=np.log(noise / variance),
-            noise_log_var=noise_log_var,
-        )
-    else:
-        # the module's codes are PCA's whitened scores: unit-sized whatever the
-        # units of X (the estimator multiplies them by ``code_unit``)
-        unit = code_unit(variance)
-        start.update(
-            encoder_weight=V * (scale / unit[:, None]),
-            encoder_bias=(V @ (offset - mean)) / unit,
-            decoder_weight=(V.T * unit) / scale[:, None],
-            code_std=np.ones_like(variance),
-        )
-    return start
+    V = pca.components_.astype(np.float64)
+    return start, V, offset, scale, pca.explained_variance_.astype(np.float64)
 
 
 def pca_model(estimator):

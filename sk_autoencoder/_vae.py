@@ -15,10 +15,18 @@ from sk_autoencoder._losses import (
     elbo,
     importance_weighted_bound,
 )
+from sk_autoencoder._modules import (
+    AnchoredVariationalAutoencoder,
+    Variational,
+    VariationalModule,
+)
+from sk_autoencoder._pca import probabilistic_start
 from sk_autoencoder._validation import (
     Interval,
     check_is_fitted,
+    check_module_shapes,
     check_positive_count,
+    check_posterior,
 )
 
 
@@ -123,8 +131,11 @@ class VAETransformer(BaseAutoencoder):
         "beta": [Interval(Real, 0, None, closed="left")],
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
     }
-    _variational = True
     _net_class = VariationalNet
+    _module_classes = (VariationalModule, AnchoredVariationalAutoencoder)
+    # squared errors below this share of a scaled feature's variance are noise
+    # (the floor of the Gaussian likelihood)
+    _MIN_VARIANCE = 1e-6
 
     def __init__(
         self,
@@ -268,6 +279,12 @@ class VAETransformer(BaseAutoencoder):
             return inference.decode(z.to(inference.device)).cpu().numpy()
 
     @property
+    def module_(self):
+        # the module whose encode gives (mu, log_var): the built-in one or the
+        # user's, inside the net's Variational wrapper
+        return self.net_.module_.module
+
+    @property
     def kl_per_dimension_(self):
         return np.asarray(self.net_.history[-1, "kl_per_dimension"])
 
@@ -276,8 +293,25 @@ class VAETransformer(BaseAutoencoder):
             return BernoulliLogLikelihood()
         return GaussianLogLikelihood(n_features, min_variance=self._MIN_VARIANCE)
 
-    def _start_at(self, start):
-        super()._start_at(start)
+    def _make_module(self, n_features):
+        # the variational part: the net, the density and the detector read the
+        # wrapper's posterior means as codes; training and scoring its posterior
+        return Variational(super()._make_module(n_features))
+
+    def _check_module(self, module, n_features):
+        check_module_shapes(
+            module, n_features, self.n_components_, module.posterior, check_posterior
+        )
+
+    def _code_unit(self, module):
+        return None  # the posterior means are codes in their own units
+
+    def _code_factor(self, module):
+        return 1.0 / module.module.code_std if self.whiten else None
+
+    def _start_at(self, pca, feature_std):
+        start = probabilistic_start(pca, self._scaler, feature_std, self._MIN_VARIANCE)
+        self.module_.start_at(start)
         if self.loss == "mse":
             # probabilistic PCA's noise variance, per scaled feature
             with torch.no_grad():
@@ -306,7 +340,7 @@ class VAETransformer(BaseAutoencoder):
         bound = importance_weighted_bound if weighted else elbo
 
         def score(x):
-            mu, log_var = module.encode(x)
+            mu, log_var = module.posterior(x)
             return bound(log_likelihood, module.decode, x, mu, log_var, eps) - log_det
 
         return score

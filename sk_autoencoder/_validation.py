@@ -147,39 +147,41 @@ def resolve_device(device):
     return device
 
 
-def check_codes(codes, n_rows, variational, n_components=None):
-    """What a module's ``encode`` returned for ``n_rows`` rows: the codes.
+def check_codes(codes, n_rows, n_components=None):
+    """What a module's ``encode`` returned for ``n_rows`` rows: a tensor of shape
+    ``(n_rows, n_components)``, returned. Raises ``ValueError`` naming what came
+    back."""
+    if not isinstance(codes, torch.Tensor):
+        raise ValueError(
+            "module.encode must return one tensor of codes; got "
+            f"{type(codes).__name__}."
+        )
+    rows_ok = codes.ndim == 2 and len(codes) == n_rows
+    if not rows_ok or n_components not in (None, codes.shape[1]):
+        width = "n_components" if n_components is None else n_components
+        raise ValueError(
+            f"module.encode returned codes of shape {tuple(codes.shape)} for "
+            f"{n_rows} rows; expected ({n_rows}, {width})"
+            + ("." if n_components is None else f" for n_components={width}.")
+        )
+    return codes
 
-    A tensor of shape ``(n_rows, n_components)``, or for a VAE a pair
-    ``(mu, log_var)`` of them. Raises ``ValueError`` naming what came back.
-    """
-    width = "n_components" if n_components is None else n_components
-    if variational:
-        if not (isinstance(codes, (tuple, list)) and len(codes) == 2):
-            raise ValueError(
-                "A VAETransformer module's encode must return (mu, log_var); "
-                f"got {type(codes).__name__}."
-            )
-        parts = codes
-    else:
-        if not isinstance(codes, torch.Tensor):
-            raise ValueError(
-                "module.encode must return one tensor of codes; got "
-                f"{type(codes).__name__}."
-            )
-        parts = (codes,)
-    for part in parts:
-        if (
-            not isinstance(part, torch.Tensor)
-            or part.ndim != 2
-            or (len(part) != n_rows or n_components not in (None, part.shape[1]))
-        ):
-            shape = tuple(part.shape) if isinstance(part, torch.Tensor) else part
-            raise ValueError(
-                f"module.encode returned codes of shape {shape} for {n_rows} "
-                f"rows; expected ({n_rows}, {width})"
-                + ("." if n_components is None else f" for n_components={width}.")
-            )
+
+def check_posterior(posterior, n_rows, n_components=None):
+    """What a VAE module's ``encode`` returned: ``(mu, log_var)``, two tensors of
+    codes (:func:`check_codes`); returns ``mu``."""
+    if not (
+        isinstance(posterior, (tuple, list))
+        and len(posterior) == 2
+        and all(isinstance(part, torch.Tensor) for part in posterior)
+    ):
+        raise ValueError(
+            "A VAETransformer module's encode must return (mu, log_var), two "
+            f"tensors; got {type(posterior).__name__}."
+        )
+    for part in posterior:
+        check_codes(part, n_rows, n_components)
+    return posterior[0]
 
 
 def check_decoded(x_recon, shape):
@@ -205,16 +207,19 @@ def module_failure(error, shape):
     )
 
 
-def check_module_shapes(module, n_features, n_components, variational):
-    """Run a user's module on two rows and check what encode and decode return."""
+def check_module_shapes(module, n_features, n_components, encode=None, codes=None):
+    """Run a user's module on two rows and check what encode and decode return.
+
+    ``encode`` (default ``module.encode``) gives what ``codes`` (default
+    :func:`check_codes`) checks and turns into the codes ``decode`` takes.
+    """
     x = torch.zeros(2, n_features)
     was_training = module.training
     module.eval()
     try:
         with torch.no_grad():
-            codes = module.encode(x)
-            check_codes(codes, 2, variational, n_components)
-            check_decoded(module.decode(codes[0] if variational else codes), x.shape)
+            z = (codes or check_codes)((encode or module.encode)(x), 2, n_components)
+            check_decoded(module.decode(z), x.shape)
     except (RuntimeError, AttributeError, TypeError) as error:
         raise module_failure(error, x.shape) from error
     finally:

@@ -95,7 +95,7 @@ def test_bce_output_lies_in_the_unit_interval(make):
 
 @pytest.mark.parametrize("n_rows", [1, 5])
 def test_variational_mlp_encode_returns_mean_and_log_variance(n_rows):
-    module = make_mlp_autoencoder(10, 3, (8,), variational=True)
+    module = make_mlp_autoencoder(10, 3, (8,), module_class=VariationalModule)
     assert isinstance(module, VariationalModule)
     x = _rows(n_rows, 10)
     mu, log_var = module.encode(x)
@@ -138,7 +138,7 @@ def test_conv_autoencoder_reconstructs_exactly_the_input_shape(
 
 
 def test_variational_conv_encode_returns_mean_and_log_variance():
-    module = make_conv_autoencoder((1, 7, 9), 3, (4, 8), variational=True)
+    module = make_conv_autoencoder((1, 7, 9), 3, (4, 8), module_class=VariationalModule)
     mu, log_var = module.encode(_rows(5, 63))
     assert mu.shape == log_var.shape == (5, 3)
     assert module.decode(mu).shape == (5, 63)

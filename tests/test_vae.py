@@ -117,3 +117,39 @@ def test_score_samples_is_subset_invariant(vae, X_digits):
     full = vae.score_samples(X_digits)
     part = vae.score_samples(X_digits[10:20])
     np.testing.assert_allclose(full[10:20], part, rtol=1e-12)
+
+
+class _GaussianLinear(torch.nn.Module):
+    """A user VAE module: a linear posterior ``(mu, log_var)`` and decoder."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.encoder = torch.nn.Linear(n_features, 2 * n_components)
+        self.decoder = torch.nn.Linear(n_components, n_features)
+
+    def encode(self, x):
+        return tuple(self.encoder(x).chunk(2, dim=1))
+
+    def decode(self, z):
+        return self.decoder(z)
+
+
+def test_a_user_module_is_module_and_the_wrapper_reads_its_posterior(X_digits):
+    # the VAE wraps the module it trains; module_ stays the user's module, and
+    # transform, the density and scoring read it through the wrapper
+    vae = VAETransformer(**FAST, module=_GaussianLinear).fit(X_digits)
+    assert isinstance(vae.module_, _GaussianLinear)
+    assert vae.net_.module_.module is vae.module_
+    x = torch.as_tensor(vae._scaler.transform(X_digits))
+    mu, _ = _cpu_float64_module(vae).encode(x)
+    np.testing.assert_allclose(vae.transform(X_digits), mu.detach().numpy())
+    assert np.isfinite(vae.score_samples(X_digits)).all()
+    assert np.isfinite(vae.latent_covariance_).all()
+    # a weight edited in place shows in both dtypes
+    with torch.no_grad():
+        vae.module_.encoder.bias.add_(1.0)
+    codes = vae.transform(X_digits[:5])
+    np.testing.assert_allclose(codes, mu.detach().numpy()[:5] + 1.0, rtol=1e-6)
+    np.testing.assert_allclose(
+        vae.transform(X_digits[:5].astype(np.float32)), codes, rtol=1e-4, atol=1e-4
+    )
