@@ -21,6 +21,7 @@ from skorch.history import History
 
 from sk_autoencoder._data import RowSource, Scaler, fit_scaler
 from sk_autoencoder._distributed import main_process_seed, process_device
+from sk_autoencoder._docstrings import insert_shared_docs
 from sk_autoencoder._engine import (
     ReconstructionNet,
     RowDataset,
@@ -124,6 +125,7 @@ def _instantiate(module_cls, n_features, n_components):
     return module_cls(**{k: v for k, v in sizes.items() if k in params})
 
 
+@insert_shared_docs
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
 
@@ -195,8 +197,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. Sparse matrices are densified one batch at a time.
 
-        y : Ignored
-            Not used, present for API consistency by convention.
+        <<y_ignored>>
 
         Returns
         -------
@@ -205,10 +206,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> ae.fit(X[:200]).n_iter_ <= 2
         True
         """
@@ -246,8 +244,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training data.
 
-        y : Ignored
-            Not used, present for API consistency by convention.
+        <<y_ignored>>
 
         Returns
         -------
@@ -256,10 +253,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> for chunk in (X[:100], X[100:200]):
         ...     ae = ae.partial_fit(chunk)
         >>> ae.n_iter_
@@ -291,10 +285,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> ae.fit(X[:200]).transform(X[:3]).shape
         (3, 4)
         """
@@ -316,10 +307,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> codes = ae.fit(X[:200]).transform(X[:3])
         >>> ae.inverse_transform(codes).shape
         (3, 64)
@@ -343,7 +331,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to reconstruct.
+            Data to encode, then decode.
 
         Returns
         -------
@@ -352,11 +340,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
-        >>> ae.fit(X[:200]).reconstruct(X[:3]).shape
+        <<ae_example>>
+        >>> X_hat = ae.fit(X[:200]).reconstruct(X[:3])
+        >>> X_hat.shape
         (3, 64)
         """
         X = self._validate_fitted(X)
@@ -381,7 +367,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
+            Rows to score under the fitted model.
 
         Returns
         -------
@@ -405,10 +391,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> ae.fit(X[:200]).score_samples(X[:3]).shape
         (3,)
         """
@@ -424,7 +407,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to reconstruct.
+            Data to reconstruct, feature by feature.
 
         Returns
         -------
@@ -433,13 +416,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
-        >>> errors = ae.fit(X[:200]).reconstruction_errors(X[:3])
-        >>> errors.shape, bool((errors >= 0).all())
-        ((3, 64), True)
+        >>> import numpy as np
+        <<ae_example>>
+        >>> ae = ae.fit(X[:200])
+        >>> errors = ae.reconstruction_errors(X[:3])
+        >>> bool(np.allclose(errors, (X[:3] - ae.reconstruct(X[:3])) ** 2))
+        True
         """
         X = self._validate_fitted(X)
         inference = self._inference(X.dtype)
@@ -461,7 +443,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to reconstruct.
+            Data to reconstruct and encode, in one encoder pass.
 
         Returns
         -------
@@ -473,10 +455,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> residuals, codes = ae.fit(X[:200]).residuals_and_codes(X[:3])
         >>> residuals.shape, codes.shape
         ((3, 64), (3, 4))
@@ -496,10 +475,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
+            Held-out data to score.
 
-        y : Ignored
-            Not used, present for API consistency by convention.
+        <<y_ignored>>
 
         Returns
         -------
@@ -508,10 +486,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> isinstance(ae.fit(X[:200]).score(X[:50]), float)
         True
         """
@@ -533,10 +508,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
+        <<ae_example>>
         >>> ae.fit(X[:200]).get_covariance().shape
         (64, 64)
         """
@@ -552,16 +524,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Returns
         -------
         precision : ndarray of shape (n_features, n_features)
-            Estimated precision of the data.
+            Estimated precision of the data, ``inv(get_covariance())``.
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import AutoencoderTransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)
-        >>> ae.fit(X[:200]).get_precision().shape
-        (64, 64)
+        >>> import numpy as np
+        <<ae_example>>
+        >>> ae = ae.fit(X[:200])
+        >>> bool(np.allclose(ae.get_precision() @ ae.get_covariance(), np.eye(64)))
+        True
         """
         check_is_fitted(self)
         return pca_model(self).get_precision()

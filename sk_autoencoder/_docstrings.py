@@ -1,4 +1,6 @@
-"""Parameter and attribute documentation shared by the three transformers."""
+"""Documentation shared by the estimators: parameters, attributes, examples."""
+
+import textwrap
 
 _SHARED = {
     "parameters": """\
@@ -230,10 +232,59 @@ n_features_in_ : int
 }
 
 
+# the parameters and attributes above are written as they stand in a class
+# docstring; every text is kept without its indentation
+_SHARED = {name: textwrap.dedent("    " + text) for name, text in _SHARED.items()}
+
+_SHARED.update(
+    {
+        # the set-ups of the methods' examples
+        "ae_example": """\
+>>> from sklearn.datasets import load_digits
+>>> from sk_autoencoder import AutoencoderTransformer
+>>> X, _ = load_digits(return_X_y=True)
+>>> ae = AutoencoderTransformer(n_components=4, max_epochs=2, random_state=0)""",
+        "vae_example": """\
+>>> from sklearn.datasets import load_digits
+>>> from sk_autoencoder import VAETransformer
+>>> X, _ = load_digits(return_X_y=True)
+>>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)""",
+        "detector_example": """\
+>>> from sklearn.datasets import load_digits
+>>> from sk_autoencoder import (
+...     AutoencoderOutlierDetector, AutoencoderTransformer
+... )
+>>> X, _ = load_digits(return_X_y=True)
+>>> detector = AutoencoderOutlierDetector(
+...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
+... )""",
+        "y_ignored": """\
+y : Ignored
+    Not used, present for API consistency by convention.""",
+    }
+)
+
+
+def _expand(doc):
+    """``doc`` with each line ``<<name>>`` replaced by the shared text, indented
+    as the line."""
+    lines = []
+    for line in doc.split("\n"):
+        name = line.strip()
+        if name.startswith("<<") and name.endswith(">>"):
+            indent = line[: len(line) - len(line.lstrip())]
+            text = _SHARED[name[2:-2]].split("\n")
+            lines += [indent + part if part else part for part in text]
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def insert_shared_docs(cls):
-    """Replace ``<<name>>`` placeholders in ``cls.__doc__`` with shared text."""
-    doc = cls.__doc__
-    for name, text in _SHARED.items():
-        doc = doc.replace(f"<<{name}>>", text)
-    cls.__doc__ = doc
+    """Expand the ``<<name>>`` lines of the docstrings of ``cls`` and of the
+    methods it defines (see ``_SHARED``)."""
+    cls.__doc__ = _expand(cls.__doc__)
+    for method in vars(cls).values():
+        if callable(method) and "<<" in (method.__doc__ or ""):
+            method.__doc__ = _expand(method.__doc__)
     return cls

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 
 from sk_autoencoder._data import chunk_rows, iter_chunks
 from sk_autoencoder._denoising import DenoisingAutoencoder
+from sk_autoencoder._docstrings import insert_shared_docs
 from sk_autoencoder._state import (
     Array,
     Covariance,
@@ -120,6 +121,7 @@ def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
     return max(offset, floor)
 
 
+@insert_shared_docs
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     """Outlier detection from the reconstruction error and the code of an autoencoder.
 
@@ -273,24 +275,16 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data, mostly normal rows.
 
-        y : Ignored
-            Not used, present for API consistency by convention.
+        <<y_ignored>>
 
         Returns
         -------
         self : object
-            Fitted estimator.
+            The fitted detector, with its threshold ``offset_``.
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import (
-        ...     AutoencoderOutlierDetector, AutoencoderTransformer
-        ... )
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> detector = AutoencoderOutlierDetector(
-        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
-        ... )
+        <<detector_example>>
         >>> float(detector.fit(X[:200]).offset_) < 0
         True
         """
@@ -338,7 +332,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to label.
+            Rows to label: inliers or outliers.
 
         Returns
         -------
@@ -347,14 +341,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import (
-        ...     AutoencoderOutlierDetector, AutoencoderTransformer
-        ... )
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> detector = AutoencoderOutlierDetector(
-        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
-        ... )
+        <<detector_example>>
         >>> labels = detector.fit(X[:200]).predict(X[:200])
         >>> int((labels == -1).sum())
         20
@@ -368,7 +355,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to score.
+            Rows to score against the threshold ``offset_``.
 
         Returns
         -------
@@ -377,14 +364,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import (
-        ...     AutoencoderOutlierDetector, AutoencoderTransformer
-        ... )
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> detector = AutoencoderOutlierDetector(
-        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
-        ... )
+        <<detector_example>>
         >>> decision = detector.fit(X[:200]).decision_function(X[:200])
         >>> int((decision < 0).sum())
         20
@@ -404,7 +384,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to score.
+            Rows to score; lower is more abnormal.
 
         Returns
         -------
@@ -413,14 +393,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import (
-        ...     AutoencoderOutlierDetector, AutoencoderTransformer
-        ... )
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> detector = AutoencoderOutlierDetector(
-        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
-        ... )
+        <<detector_example>>
         >>> detector.fit(X[:200]).score_samples(X[:3]).shape
         (3,)
         """
@@ -439,7 +412,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Rows to explain.
+            Rows to explain, feature by feature, with ``estimator_``.
 
         Returns
         -------
@@ -450,14 +423,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import (
-        ...     AutoencoderOutlierDetector, AutoencoderTransformer
-        ... )
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> detector = AutoencoderOutlierDetector(
-        ...     AutoencoderTransformer(max_epochs=2), contamination=0.1, random_state=0
-        ... )
+        <<detector_example>>
         >>> errors = detector.fit(X[:200]).reconstruction_errors(X[:3])
         >>> errors.shape, bool((errors >= 0).all())
         ((3, 64), True)

@@ -114,10 +114,7 @@ class VAETransformer(BaseAutoencoder):
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
-    >>> from sk_autoencoder import VAETransformer
-    >>> X, _ = load_digits(return_X_y=True)
-    >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+    <<vae_example>>
     >>> vae.fit(X[:200]).transform(X[:5]).shape
     (5, 2)
     >>> vae.sample(3, random_state=0).shape
@@ -186,19 +183,16 @@ class VAETransformer(BaseAutoencoder):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
+            Data to score: one ELBO per row.
 
         Returns
         -------
         elbo : ndarray of shape (n_samples,)
-            ELBO of each row.
+            ELBO of each row, a lower bound of its log-likelihood.
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import VAETransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+        <<vae_example>>
         >>> vae.fit(X[:200]).score_samples(X[:3]).shape
         (3,)
         """
@@ -230,10 +224,7 @@ class VAETransformer(BaseAutoencoder):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import VAETransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+        <<vae_example>>
         >>> vae.fit(X[:200]).log_likelihood(X[:3], n_samples=10).shape
         (3,)
         """
@@ -263,10 +254,7 @@ class VAETransformer(BaseAutoencoder):
 
         Examples
         --------
-        >>> from sklearn.datasets import load_digits
-        >>> from sk_autoencoder import VAETransformer
-        >>> X, _ = load_digits(return_X_y=True)
-        >>> vae = VAETransformer(n_components=2, max_epochs=2, random_state=0)
+        <<vae_example>>
         >>> vae.fit(X[:200]).sample(5, random_state=0).shape
         (5, 64)
         """

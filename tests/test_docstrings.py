@@ -61,3 +61,22 @@ def test_every_public_method_has_a_docstring(cls):
     for name, member in inspect.getmembers(cls, inspect.isfunction):
         if not name.startswith("_"):
             assert inspect.getdoc(member), f"{cls.__name__}.{name}"
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
+def test_shared_text_is_expanded_at_the_indentation_of_its_placeholder(cls):
+    # the <<name>> lines of the class's and its methods' docstrings are replaced
+    # by text from _docstrings, which must keep numpydoc's layout
+    docs = [cls.__doc__] + [
+        member.__doc__ for _, member in inspect.getmembers(cls, inspect.isfunction)
+    ]
+    for doc in filter(None, docs):
+        assert "<<" not in doc
+        lines = [line for line in doc.split("\n")[1:] if line.strip()]
+        if not lines:
+            continue  # a one-line docstring
+        base = min(len(line) - len(line.lstrip()) for line in lines)
+        for line in lines:
+            if line.lstrip().startswith((">>>", "...")):
+                # an example line stands at the docstring's own indentation
+                assert len(line) - len(line.lstrip()) == base, line
