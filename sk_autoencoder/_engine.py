@@ -227,18 +227,11 @@ class ReconstructionNet(FencedNet):
 
     ``infer`` returns ``(x_recon, z)`` through the module's ``encode`` and
     ``decode``, so any module exposing those two methods can be trained.
-    ``get_loss`` averages the criterion's per-sample loss and adds the
-    ``latent_l1`` penalty on the codes.
-
-    Parameters
-    ----------
-    seed : int
-        Seeds the shuffling of each epoch (with the epoch number added).
-    latent_l1 : float
-        Weight of the mean absolute code value in the loss.
-    accelerator : accelerate.Accelerator or None
-        With several processes, each trains on its share of every batch and
-        the gradients are summed over them (see ``_distributed``).
+    ``get_loss`` adds ``latent_l1`` times the mean absolute code to the
+    criterion's loss. ``seed`` seeds each epoch's shuffling (with the epoch
+    number added). With an ``accelerator`` of several processes, each trains on
+    its share of every batch and the gradients are summed over them (see
+    ``_distributed``).
     """
 
     # skorch pickles what these prefixes name apart, to map its tensors onto the
