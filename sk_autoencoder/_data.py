@@ -43,11 +43,8 @@ _CUDA_INFERENCE_CHUNK_VALUES = 2**22
 
 def inference_chunk_rows(n_features, device_type="cpu"):
     """Rows per chunk when the network maps X on a device of ``device_type``."""
-    values = (
-        _CUDA_INFERENCE_CHUNK_VALUES
-        if device_type == "cuda"
-        else _INFERENCE_CHUNK_VALUES
-    )
+    cuda = device_type == "cuda"
+    values = _CUDA_INFERENCE_CHUNK_VALUES if cuda else _INFERENCE_CHUNK_VALUES
     return max(1, values // max(n_features, 1))
 
 
@@ -60,10 +57,8 @@ def iter_chunks(n_rows, size):
 class Scaler:
     """Affine feature scaling ``(X - offset) / scale``, applied batch by batch.
 
-    Parameters
-    ----------
-    offset, scale : ndarray of shape (n_features,)
-        Stored in float64; ``scale`` has no zeros.
+    ``offset`` and ``scale`` are float64 arrays, one value per feature; ``scale``
+    has no zeros.
     """
 
     def __init__(self, offset, scale):
@@ -156,13 +151,13 @@ def feature_range(X):
     return low, high
 
 
-def _exact_factor(magnitude):
-    """Per feature, the power of two ``f`` with ``magnitude * f`` in [0.5, 1).
+def _exact_factor(low, high):
+    """Per feature, the power of two ``f`` with ``max(|low|, |high|) * f`` in [0.5, 1).
 
     Multiplying by a power of two is exact in floating point, so statistics of
     ``X * f`` are those of X times ``f``, bit for bit, and cannot overflow.
     """
-    _, exponent = np.frexp(magnitude)
+    _, exponent = np.frexp(np.maximum(np.abs(low), np.abs(high)))
     return np.ldexp(1.0, -exponent)
 
 
@@ -185,22 +180,13 @@ def fit_scaler(X, kind):
     brings its largest magnitude into [0.5, 1), and scaled back: the same bits as
     on X itself, but sums and squares of values up to float64's largest cannot
     overflow. A feature whose range itself overflows float64 is refused.
-
-    Parameters
-    ----------
-    X : {ndarray, memmap, sparse matrix} of shape (n_samples, n_features)
-    kind : {'standard', 'minmax'} or None
-
-    Returns
-    -------
-    scaler : Scaler
     """
     n_rows, n_features = X.shape
     if kind is None:
         return Scaler(np.zeros(n_features), np.ones(n_features))
     if kind == "minmax":
         low, high = feature_range(X)
-        factor = _exact_factor(np.maximum(np.abs(low), np.abs(high)))
+        factor = _exact_factor(low, high)
         with np.errstate(over="ignore"):  # an overflow is refused just below
             spread = (high * factor - low * factor) / factor
         _check_representable(spread, kind, low, high)
@@ -213,9 +199,7 @@ def fit_scaler(X, kind):
     factor = np.ones(n_features)
     chunks, low, high = _ranged_chunks(X)
     for chunk in chunks:
-        new_factor = np.minimum(
-            factor, _exact_factor(np.maximum(np.abs(low), np.abs(high)))
-        )
+        new_factor = np.minimum(factor, _exact_factor(low, high))
         total *= new_factor / factor
         factor = new_factor
         chunk *= factor
@@ -256,15 +240,7 @@ def data_range(X):
 
 
 class RowSource:
-    """Scaled row batches of X, produced on demand, one batch at a time.
-
-    Parameters
-    ----------
-    X : {ndarray, memmap, sparse CSR matrix} of shape (n_samples, n_features)
-    scaler : Scaler
-    dtype : numpy dtype
-        The dtype of every batch.
-    """
+    """Scaled row batches of X (dense, memmap or sparse CSR) in ``dtype``, on demand."""
 
     def __init__(self, X, scaler, dtype):
         self.X = X

@@ -22,8 +22,6 @@ from sk_autoencoder._data import chunk_rows, iter_chunks
 # state, the activations of a batch and torch's caching allocator.
 RESIDENT_MEMORY_FRACTION = 0.5
 
-PLACEMENTS = ("host", "resident", "streamed")
-
 
 def fits_in_device_memory(n_bytes, free_bytes, fraction=RESIDENT_MEMORY_FRACTION):
     """Whether ``n_bytes`` of data take at most ``fraction`` of ``free_bytes``."""
@@ -45,12 +43,9 @@ def can_pin_memory(device):
 
 
 def choose_placement(source, device):
-    """How a fit's training batches reach ``device``: one of ``PLACEMENTS``.
-
-    ``'host'`` on the CPU (batches are scaled where they are used); on another
-    device ``'resident'`` for dense rows whose scaled copy fits
-    (:func:`fits_in_device_memory`), else ``'streamed'``, and always for sparse
-    X, which is densified batch by batch, never whole.
+    """How a fit's training batches reach ``device``: ``'host'`` on the CPU, else
+    ``'resident'`` for dense rows whose scaled copy fits, and ``'streamed'`` for
+    the others and for sparse X, which is densified batch by batch, never whole.
     """
     device = torch.device(device)
     if device.type == "cpu":
@@ -85,11 +80,10 @@ class ResidentRows:
             self.rows[chunk].copy_(torch.from_numpy(source.batch(chunk)))
 
     def batches(self, indices, batch_size, generator=None):
-        """Yield batches of the rows at ``indices`` (all rows when None).
+        """Yield batches, new tensors, of the rows at ``indices`` (all when None).
 
-        With ``generator`` (on the rows' device) the order is a fresh permutation
-        drawn from it; without, the rows come in the order of ``indices``.
-        Batches are new tensors, never views of the resident rows.
+        With ``generator`` (on the rows' device) they come in a fresh permutation
+        drawn from it; without, in the order of ``indices``.
         """
         device = self.rows.device
         n_rows = len(self.rows) if indices is None else len(indices)

@@ -39,14 +39,9 @@ def process_device(accelerator):
 
 def check_accelerator(accelerator):
     """The accelerator's settings that this data parallelism does not apply."""
-    unsupported = {
-        "mixed_precision": (getattr(accelerator, "mixed_precision", "no"), "no"),
-        "gradient_accumulation_steps": (
-            getattr(accelerator, "gradient_accumulation_steps", 1),
-            1,
-        ),
-    }
-    for name, (value, supported) in unsupported.items():
+    settings = {"mixed_precision": "no", "gradient_accumulation_steps": 1}
+    for name, supported in settings.items():
+        value = getattr(accelerator, name, supported)
         if str(value) != str(supported):
             raise ValueError(
                 f"The accelerator has {name}={value!r}; the autoencoders use its "

@@ -29,8 +29,6 @@ from sk_autoencoder._validation import (
     module_failure,
 )
 
-# torch's default generator is one per process: a seeded scope holds it, so
-# that fits in threads neither interleave their draws nor leave it modified
 _GLOBAL_RNG = threading.RLock()
 
 
@@ -67,11 +65,11 @@ class RowDataset(torch.utils.data.Dataset):
     def placement(self, device, forced=None):
         """``(placement, resident)``: how batches reach ``device``, decided once.
 
-        One of ``_device.PLACEMENTS`` (``forced``, else ``choose_placement``),
-        with the :class:`~sk_autoencoder._device.ResidentRows` when the rows
-        live on the device. Decided and copied on first use, so that every
-        epoch and the validation rows (a ``Subset`` of this dataset) share one
-        copy, and the choice does not change once that copy takes memory.
+        ``placement`` is ``forced``, else ``choose_placement``'s; ``resident`` the
+        rows' ``ResidentRows`` copy when they live on the device, else None.
+        Decided and copied on first use, so that every epoch and the validation
+        rows (a ``Subset`` of this dataset) share one copy, and the choice does
+        not change once that copy takes memory.
         """
         if self._placement is None:
             placement = forced or choose_placement(self.source, device)
@@ -116,11 +114,11 @@ class BatchIterator:
         else:
             self.indices = None
         self.source = dataset.source
+        self.n_rows = len(self.source) if self.indices is None else len(self.indices)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = torch.Generator().manual_seed(seed)
         self.device = torch.device(device)
-        # ---- issue 16: rows kept on the device, or streamed to it ----
         placement, self.resident = dataset.placement(self.device, placement)
         if self.resident is not None:
             self.generator = torch.Generator(self.device).manual_seed(seed)
@@ -128,35 +126,31 @@ class BatchIterator:
         self.share = share
 
     def __len__(self):
-        n_rows = len(self.source) if self.indices is None else len(self.indices)
-        return math.ceil(n_rows / self.batch_size)
+        return math.ceil(self.n_rows / self.batch_size)
 
     def __iter__(self):
         if self.resident is not None:
             generator = self.generator if self.shuffle else None
             index, count = self.share
-            for x in self.resident.batches(self.indices, self.batch_size, generator):
-                x = x if count == 1 else x[index::count]
-                yield x, x
-            return
-        if self.transfer is not None:
-            for x in self.transfer(self._host_batches()):
-                yield x, x
-            return
-        for batch in self._host_batches():
-            x = torch.from_numpy(batch).to(self.device)
+            batches = self.resident.batches(self.indices, self.batch_size, generator)
+            batches = (x if count == 1 else x[index::count] for x in batches)
+        elif self.transfer is not None:
+            batches = self.transfer(self._host_batches())
+        else:
+            host = self._host_batches()
+            batches = (torch.from_numpy(b).to(self.device) for b in host)
+        for x in batches:
             yield x, x
 
     def _host_batches(self):
         """Yield the epoch's scaled batches as numpy arrays, read from the source."""
-        n_rows = len(self.source) if self.indices is None else len(self.indices)
         if self.shuffle:
-            order = torch.randperm(n_rows, generator=self.generator).numpy()
+            order = torch.randperm(self.n_rows, generator=self.generator).numpy()
             order = order if self.indices is None else self.indices[order]
         else:
             order = self.indices
         index, count = self.share
-        for chunk in iter_chunks(n_rows, self.batch_size):
+        for chunk in iter_chunks(self.n_rows, self.batch_size):
             if count > 1:
                 chunk = slice(chunk.start + index, chunk.stop, count)
             # a slice of consecutive rows is a view, cheaper than fancy indexing
@@ -238,18 +232,11 @@ class ReconstructionNet(FencedNet):
 
     ``infer`` returns ``(x_recon, z)`` through the module's ``encode`` and
     ``decode``, so any module exposing those two methods can be trained.
-    ``get_loss`` averages the criterion's per-sample loss and adds the
-    ``latent_l1`` penalty on the codes.
-
-    Parameters
-    ----------
-    seed : int
-        Seeds the shuffling of each epoch (with the epoch number added).
-    latent_l1 : float
-        Weight of the mean absolute code value in the loss.
-    accelerator : accelerate.Accelerator or None
-        With several processes, each trains on its share of every batch and
-        the gradients are summed over them (see ``_distributed``).
+    ``get_loss`` adds ``latent_l1`` times the mean absolute code to the
+    criterion's loss. ``seed`` seeds each epoch's shuffling (with the epoch
+    number added). With an ``accelerator`` of several processes, each trains on
+    its share of every batch and the gradients are summed over them (see
+    ``_distributed``).
     """
 
     # skorch pickles what these prefixes name apart, to map its tensors onto the
@@ -617,13 +604,7 @@ class BestEpochStopping(EarlyStopping):
 
 
 def make_callbacks(
-    *,
-    early_stopping,
-    n_iter_no_change,
-    tol,
-    verbose,
-    max_epochs,
-    extra=(),
+    *, early_stopping, n_iter_no_change, tol, verbose, max_epochs, extra=()
 ):
     """The callbacks of a fit: the stopping rule, progress reporting, the user's.
 
@@ -634,7 +615,6 @@ def make_callbacks(
     are restored (with the stopping callback's ``baseline``, the starting
     weights are among the candidates).
     """
-    monitor = "valid_loss" if early_stopping else "train_loss"
     # progress first: the stopping rule ends training by raising in its
     # on_epoch_end, and the last epoch must still reach the bar
     if verbose == 1:
@@ -646,28 +626,20 @@ def make_callbacks(
         ]
     else:
         callbacks = []
-    callbacks.append(
-        (
-            "stopping",
-            BestEpochStopping(
-                monitor=monitor,
-                patience=n_iter_no_change,
-                threshold=tol,
-                # like MLPRegressor, keep the best validated weights
-                load_best=early_stopping,
-                sink=noop,
-            ),
-        )
+    stopping = BestEpochStopping(
+        monitor="valid_loss" if early_stopping else "train_loss",
+        patience=n_iter_no_change,
+        threshold=tol,
+        # like MLPRegressor, keep the best validated weights
+        load_best=early_stopping,
+        sink=noop,
     )
-    return callbacks + list(extra)
+    return [*callbacks, ("stopping", stopping), *extra]
 
 
 def end_interrupted_epoch(net):
-    """After an interrupted fit: drop the unfinished epoch, say what is kept.
-
-    Returns ``None`` when training was not interrupted, else a message naming
-    the epoch and the weights the model keeps.
-    """
+    """After an interrupted fit, drop the unfinished epoch and return a message
+    naming it and the weights the model keeps; ``None`` if none was interrupted."""
     epoch = getattr(net, "interrupted_in_", None)
     if epoch is None:
         return None

@@ -107,27 +107,6 @@ class Floats:
         return tuple(value)
 
 
-class Sizes:
-    """A tuple of positive ints (or ``None`` when ``none_ok``)."""
-
-    def __init__(self, none_ok=False):
-        self.none_ok = none_ok
-
-    def check(self, value, what, sizes):
-        if value is None and self.none_ok:
-            return
-        if not isinstance(value, (list, tuple)) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in value
-        ):
-            refuse(what, f"is {value!r}, not a tuple of positive ints")
-
-    def dump(self, value):
-        return value if value is None else tuple(int(s) for s in value)
-
-    def restore(self, value):
-        return value if value is None else tuple(value)
-
-
 class Names:
     """One string per feature, restored as an object array."""
 
@@ -323,11 +302,8 @@ def check_state_dict(stored, expected, what, hint):
         )
     n_weights = 0
     for key, value in stored.items():
-        if expected is not None:
-            reference = expected[key]
-            check_tensor(value, f"{what} {key!r}", reference.dtype, reference.shape, {})
-        else:
-            check_tensor(value, f"{what} {key!r}", value.dtype, value.shape, {})
+        reference = value if expected is None else expected[key]
+        check_tensor(value, f"{what} {key!r}", reference.dtype, reference.shape, {})
         n_weights += value.numel()
     if n_weights > MAX_PARAMETERS:
         refuse(what, f"holds {n_weights} weights, over the limit of {MAX_PARAMETERS}")

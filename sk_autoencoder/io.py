@@ -286,12 +286,7 @@ def _dump(estimator):
 
 
 def _load_payload(payload, module, device, where="The file"):
-    """The estimator a payload read from a file describes, checked and restored.
-
-    The class must be one of the package's and the parameters valid for it; the
-    estimator then checks its fitted state against them before it builds its
-    network (see ``_restore_state``).
-    """
+    """The estimator a payload read from a file describes, checked and restored."""
     if isinstance(payload, dict) and payload.get("format") == "sk_autoencoder.io/1":
         raise ValueError(
             f"{where} was written by an earlier version of sk_autoencoder.io.save "
