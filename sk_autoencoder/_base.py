@@ -396,7 +396,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         (3,)
         """
         X = self._validate_fitted(X)
-        return self._score_samples(X)
+        inference = self._inference(X.dtype)
+        return inference.map(X, self._batch_scorer(inference), None)
 
     def reconstruction_errors(self, X):
         """Squared reconstruction error of every feature of every row, in X's units.
@@ -958,7 +959,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         return code_and_error
 
-    def _log_density_fn(self, inference):
+    def _batch_scorer(self, inference):
         """A function of a scaled batch giving ``score_samples`` of its rows.
 
         ``log N(z; latent_mean_, latent_covariance_)`` of the code z (in PCA's
@@ -990,14 +991,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return constant - 0.5 * (code_term + residual / noise)
 
         return log_density
-
-    def _batch_scorer(self, inference):
-        """A function of a scaled batch giving ``score_samples`` of its rows."""
-        return self._log_density_fn(inference)
-
-    def _score_samples(self, X):
-        inference = self._inference(X.dtype)
-        return inference.map(X, self._batch_scorer(inference), None)
 
     # ---- persistence: the fitted state io.save writes and io.load restores ------
 
@@ -1047,10 +1040,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             ),
         )
 
-    # what the net holds, saved from and restored into it; the optimizer's state
-    # and the user-module flag are not in files of earlier versions
+    # what the net holds, saved from and restored into it
     _NET_STATE = ("module", "criterion", "history", "optimizer", "user_module")
-    _OPTIONAL_NET_STATE = ("optimizer", "user_module")
 
     def _save_state(self):
         """The fitted state :func:`sk_autoencoder.io.save` writes: plain values."""
@@ -1079,7 +1070,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_keys(
             state,
             {f.key for f in fields} | set(self._NET_STATE),
-            {f.key for f in fields if not f.required} | set(self._OPTIONAL_NET_STATE),
+            {f.key for f in fields if not f.required},
             f"{what} state",
         )
         check_fields(state, fields, {}, f"{what} state")
@@ -1097,8 +1088,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"module=: {error}"
             ) from None
         net.criterion_.load_state_dict(state["criterion"])
-        if "optimizer" in state:
-            load_optimizer_state(net.optimizer_, state["optimizer"], self.optimizer)
+        load_optimizer_state(net.optimizer_, state["optimizer"], self.optimizer)
         net.history = History(json.loads(state["history"]))
         return self
 
@@ -1122,15 +1112,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"is {state['n_components_']} but its parameters say "
                 f"n_components={self.n_components!r}",
             )
-        user_module = state.get("user_module")
-        if user_module is not None and not isinstance(user_module, bool):
+        user_module = state["user_module"]
+        if not isinstance(user_module, bool):
             refuse(f"{what} 'user_module'", "is not a bool")
         if user_module and self.module is None:
             raise ValueError(
                 "The model was trained with a user module, whose code the file does "
                 "not hold: pass it again, as io.load(path, module=YourModule)."
             )
-        if user_module is False and self.module is not None:
+        if not user_module and self.module is not None:
             raise ValueError(
                 "module= was given, but the model was trained with the package's "
                 "own network; load it without module=."
@@ -1165,8 +1155,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_state_dict(
             state["criterion"], expected_criterion, f"{what} 'criterion'", hint
         )
-        if "optimizer" in state:
-            check_optimizer_entries(state["optimizer"], f"{what} 'optimizer'")
+        check_optimizer_entries(state["optimizer"], f"{what} 'optimizer'")
         check_history(state["history"], f"{what} 'history'")
 
     def __getstate__(self):

@@ -13,21 +13,11 @@ from torch.nn import functional as F
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def squared_error(x_recon, x):
-    """Mean over features of ``(x - x_recon) ** 2``."""
-    return (x_recon - x).square().mean(dim=1)
-
-
-def cross_entropy(x_recon, x):
-    """Mean over features of the binary cross-entropy of ``x`` under ``x_recon``."""
-    return F.binary_cross_entropy(x_recon, x, reduction="none").mean(dim=1)
-
-
 class ReconstructionLoss(nn.Module):
     """Training loss of an autoencoder: ``'mse'`` or ``'bce'`` averaged over values.
 
-    The mean over samples of :func:`squared_error` (or :func:`cross_entropy`),
-    computed by torch's fused loss functions. With ``weight`` (one value per
+    The mean over values of the squared error (or of the binary cross-entropy),
+    by torch's fused loss functions. With ``weight`` (one value per
     feature, squared error only), each feature's squared error is multiplied by
     its weight: with the squared scales of the input scaling as weights, the
     loss of scaled values is the squared error in the units of the original X.

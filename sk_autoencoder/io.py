@@ -49,8 +49,10 @@ from sk_autoencoder._validation import check_is_fitted, validate_parameter_const
 
 __all__ = ["load", "save"]
 
-# 2: the layer widths and image shape are derived from the parameters, not stored
-_FORMAT = "sk_autoencoder.io/2"
+# 2: the layer widths and image shape are derived from the parameters, not stored;
+# 3: the VAE's weights are those of its Variational wrapper (keys "module.*")
+_FORMAT = "sk_autoencoder.io/3"
+_EARLIER_FORMATS = ("sk_autoencoder.io/1", "sk_autoencoder.io/2")
 _TRANSFORMERS = {
     cls.__name__: cls
     for cls in (AutoencoderTransformer, DenoisingAutoencoder, VAETransformer)
@@ -287,11 +289,11 @@ def _dump(estimator):
 
 def _load_payload(payload, module, device, where="The file"):
     """The estimator a payload read from a file describes, checked and restored."""
-    if isinstance(payload, dict) and payload.get("format") == "sk_autoencoder.io/1":
+    if isinstance(payload, dict) and payload.get("format") in _EARLIER_FORMATS:
         raise ValueError(
             f"{where} was written by an earlier version of sk_autoencoder.io.save "
-            "(format 1), which this version does not read: fit the model again "
-            "and save it."
+            f"({payload['format']}), which this version does not read: fit the "
+            "model again and save it."
         )
     if not isinstance(payload, dict) or payload.get("format") != _FORMAT:
         raise ValueError(f"{where} is not a file written by sk_autoencoder.io.save.")

@@ -106,7 +106,7 @@ class _Exploit:
 
 def test_file_with_code_is_refused(tmp_path):
     path = tmp_path / "evil.skae"
-    torch.save({"format": "sk_autoencoder.io/2", "class": _Exploit()}, path)
+    torch.save({"format": "sk_autoencoder.io/3", "class": _Exploit()}, path)
     with pytest.raises(ValueError, match="refusing to load"):
         io.load(path)
 
@@ -124,8 +124,24 @@ def test_plain_pickle_is_refused(tmp_path, X_digits):
 
 def test_unknown_class_is_refused(tmp_path):
     path = tmp_path / "other.skae"
-    torch.save({"format": "sk_autoencoder.io/2", "class": "Popen", "params": {}}, path)
+    torch.save({"format": "sk_autoencoder.io/3", "class": "Popen", "params": {}}, path)
     with pytest.raises(ValueError, match="not one of the package's estimators"):
+        io.load(path)
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_file_of_an_earlier_format_is_refused_as_such(tmp_path, X_digits, version):
+    # format 3 stores the VAE's weights under its Variational wrapper's keys
+    path = tmp_path / "old.skae"
+    io.save(VAETransformer(**FAST).fit(X_digits), path)
+    payload = torch.load(path, weights_only=True)
+    state = payload["state"]
+    # an earlier file's VAE weights: the wrapped module's keys, unprefixed
+    state["module"] = {k.removeprefix("module."): v for k, v in state["module"].items()}
+    torch.save({**payload, "format": f"sk_autoencoder.io/{version}"}, path)
+    with pytest.raises(
+        ValueError, match=rf"earlier version .*\(sk_autoencoder.io/{version}\)"
+    ):
         io.load(path)
 
 

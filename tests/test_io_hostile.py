@@ -390,7 +390,7 @@ BAD_FILES = [
         "user_module",
         delete("state", "user_module"),
         ValueError,
-        "if the model was trained with a user module, pass it as module=",
+        r"earlier version .*\['user_module'\] missing",
     ),
     (
         "optimizer-state-of-the-wrong-shape",
