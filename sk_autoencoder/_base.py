@@ -118,13 +118,6 @@ def _same_param(a, b):
         return False
 
 
-def _instantiate(module_cls, n_features, n_components):
-    """Call a user's module class with the sizes its constructor accepts."""
-    params = inspect.signature(module_cls).parameters
-    sizes = {"n_features": n_features, "n_components": n_components}
-    return module_cls(**{k: v for k, v in sizes.items() if k in params})
-
-
 @insert_shared_docs
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Fitting, transforming, scoring, tags and feature names of the autoencoders.
@@ -290,7 +283,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         (3, 4)
         """
         X = self._validate_fitted(X)
-        return self._encode(X)
+        inference = self._inference(X.dtype)
+        return inference.map(X, inference.encode, self.n_components_)
 
     def inverse_transform(self, X):
         """Decode latent codes back to the space of the original X.
@@ -572,20 +566,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _restored_on_failure(self, continues):
         """On an exception, leave the estimator as it was before the call.
 
-        Before a first fit that is unfitted; before a later one, the previous
-        fitted model. A call that ``continues`` the fitted network (a warm fit,
-        ``partial_fit``) trains its weights in place, so they, the criterion's,
-        the optimizer's state and the history's length are kept aside and put
-        back. A ``KeyboardInterrupt`` during training is not a failure: skorch
-        ends training there, and ``_train`` reports the weights kept.
+        A call that ``continues`` the fitted network (a warm fit, ``partial_fit``)
+        trains its weights in place, so they, the criterion's, the optimizer's
+        state and the history's length are kept aside and put back. A
+        ``KeyboardInterrupt`` during training is not a failure: skorch ends
+        training there, and ``_train`` reports the weights kept.
         """
         attributes = dict(self.__dict__)
         net = getattr(self, "net_", None) if continues else None
         if net is not None:
-            saved = [
-                copy.deepcopy(part.state_dict())
-                for part in (net.module_, net.criterion_, net.optimizer_)
-            ]
+            parts = (net.module_, net.criterion_, net.optimizer_)
+            saved = [copy.deepcopy(part.state_dict()) for part in parts]
             n_epochs = len(net.history)
         try:
             yield
@@ -593,9 +584,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.__dict__.clear()
             self.__dict__.update(attributes)
             if net is not None:
-                for part, state in zip(
-                    (net.module_, net.criterion_, net.optimizer_), saved, strict=True
-                ):
+                for part, state in zip(parts, saved, strict=True):
                     part.load_state_dict(state)
                 del net.history[n_epochs:]
             raise
@@ -627,16 +616,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _initialize(self, X):
         """Draw the seed, fit the PCA start, build the network there."""
-        self._seed = main_process_seed(
-            self.accelerator,
-            int(check_random_state(self.random_state).randint(2**31 - 1)),
-        )
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._seed = main_process_seed(self.accelerator, seed)
         self._fit_data_state(X)
-        standard = (
-            self._scaler
-            if self.input_scaling == "standard"
-            else fit_scaler(X, "standard")
-        )
+        standard = self._scaler  # X's standard scaler, for the PCA start
+        if self.input_scaling != "standard":
+            standard = fit_scaler(X, "standard")
         pca = fit_pca(X, self, self._seed, standard)
         for name in PCA_ATTRIBUTES:
             setattr(self, name, getattr(pca, name))
@@ -683,18 +668,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_architecture_unchanged(self):
         changed = [
-            name
+            f"{name}={self._architecture[name]!r} -> {getattr(self, name)!r}"
             for name in self._ARCHITECTURE_PARAMS
             if not _same_param(self._architecture[name], getattr(self, name))
         ]
         if changed:
-            settings = ", ".join(
-                f"{name}={self._architecture[name]!r} -> {getattr(self, name)!r}"
-                for name in changed
-            )
             raise ValueError(
                 f"{type(self).__name__} was fitted with other values of parameters "
-                f"that fix the network ({settings}); a warm_start fit and "
+                f"that fix the network ({', '.join(changed)}); a warm_start fit and "
                 "partial_fit continue the fitted network, so they cannot change "
                 "them. Fit a new estimator (or set warm_start=False)."
             )
@@ -705,12 +686,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._scaler = fit_scaler(X, self.input_scaling)
 
     def _build_network(self, n_features):
-        """Build the module and its skorch net on the chosen device, seeded."""
-        device = (
-            resolve_device(self.device)
-            if self.accelerator is None
-            else process_device(self.accelerator)
-        )
+        if self.accelerator is None:
+            device = resolve_device(self.device)
+        else:
+            device = process_device(self.accelerator)
         self._float64_copies = Float64Copies()
         self._architecture = {
             name: getattr(self, name) for name in self._ARCHITECTURE_PARAMS
@@ -722,7 +701,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.net_ = self._build_net(
                 module, self._make_criterion(n_features), device
             )
-            self.net_.initialize()
 
     def _rebuild_net(self):
         """A new net from the current parameters, around the fitted module.
@@ -735,7 +713,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         old = self.net_
         with seeded(self._seed, old.device):
             self.net_ = self._build_net(old.module_, old.criterion_, old.device)
-            self.net_.initialize()
         self.net_.history = old.history
         optimizer = self.net_.optimizer_
         if type(optimizer) is type(old.optimizer_):
@@ -753,7 +730,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if self.module is not None:
             if isinstance(self.module, torch.nn.Module):
                 return copy.deepcopy(self.module)
-            return _instantiate(self.module, n_features, self.n_components_)
+            # a class: called with the sizes its constructor accepts
+            params = inspect.signature(self.module).parameters
+            sizes = {"n_features": n_features, "n_components": self.n_components_}
+            return self.module(**{k: v for k, v in sizes.items() if k in params})
         options = dict(
             activation=self.activation,
             dropout=self.dropout,
@@ -762,16 +742,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             module_class=self._module_classes[0],
         )
         if self.architecture == "conv":
-            network = make_conv_autoencoder(
-                self._image_shape,
-                self.n_components_,
-                self._hidden_layer_sizes,
-                **options,
-            )
+            make, shape = make_conv_autoencoder, self._image_shape
         else:
-            network = make_mlp_autoencoder(
-                n_features, self.n_components_, self._hidden_layer_sizes, **options
-            )
+            make, shape = make_mlp_autoencoder, n_features
+        network = make(shape, self.n_components_, self._hidden_layer_sizes, **options)
         if not self._anchored:
             return network
         output = "sigmoid" if self.loss == "bce" else "identity"
@@ -798,13 +772,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return {}
 
     def _build_net(self, module, criterion, device):
-        """Translate the estimator's parameters into its skorch net."""
-        if isinstance(self.optimizer, str):
-            optimizer, optimizer_options = _OPTIMIZERS[self.optimizer]
-        else:
-            optimizer, optimizer_options = self.optimizer, {}
+        """Translate the estimator's parameters into its skorch net, initialised."""
+        optimizer, options = _OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
         if self.weight_decay:
-            optimizer_options = {**optimizer_options, "weight_decay": self.weight_decay}
+            options = {**options, "weight_decay": self.weight_decay}
         callbacks = make_callbacks(
             early_stopping=self.early_stopping,
             n_iter_no_change=self.n_iter_no_change,
@@ -831,9 +802,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             callbacks=callbacks,
             device=device,
             verbose=0,
-            **{f"optimizer__{k}": v for k, v in optimizer_options.items()},
+            **{f"optimizer__{k}": v for k, v in options.items()},
             **self._net_params(),
-        )
+        ).initialize()
 
     def _train(self, X, epochs, baseline):
         """Run ``epochs`` epochs of the net on X, inside the estimator's seed.
@@ -882,11 +853,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             code_factor=self._code_factor,
         )
 
-    def _encode(self, X):
-        """Latent codes of an already validated X, as ``transform`` returns them."""
-        inference = self._inference(X.dtype)
-        return inference.map(X, inference.encode, self.n_components_)
-
     def _code_unit(self, module):
         """The factor from the module's codes to PCA's units, or None for 1.
 
@@ -896,17 +862,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         if not self._anchored:
             return None
-        unit = code_unit(self.explained_variance_)
-        return torch.as_tensor(
-            unit, dtype=module.code_std.dtype, device=self.net_.device
-        )
+        return module.code_std.new_tensor(code_unit(self.explained_variance_))
 
     def _code_factor(self, module):
-        """The factor from the module's codes to ``transform``'s, or None for 1.
-
-        With ``whiten``, the codes divided by their standard deviation at the PCA
-        start; otherwise the codes in PCA's units (:meth:`_code_unit`).
-        """
+        """The factor from the module's codes to ``transform``'s, or None for 1."""
         if self.whiten:
             return 1.0 / module.code_std
         return self._code_unit(module)
@@ -960,13 +919,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return code_and_error
 
     def _batch_scorer(self, inference):
-        """A function of a scaled batch giving ``score_samples`` of its rows.
-
-        ``log N(z; latent_mean_, latent_covariance_)`` of the code z (in PCA's
-        units for the PCA-anchored autoencoder) plus the log density of the
-        residual under ``N(0, reconstruction_noise_variance_)``
-        in each of the ``n_features - n_components`` directions left to it.
-        """
+        """A function of a scaled batch giving ``score_samples`` of its rows."""
         code_and_error = self._code_and_error_fn(inference)
         k, n_left = self.n_components_, self.n_features_in_ - self.n_components_
         covariance = np.asarray(self.latent_covariance_, dtype=np.float64)
@@ -974,9 +927,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ridge = 1e-12 * max(np.trace(covariance) / k, np.finfo(np.float64).tiny)
         covariance = covariance + ridge * np.eye(k)
         _, log_det = np.linalg.slogdet(covariance)
-        precision, code_mean = (
-            inference.tensor(a) for a in (np.linalg.inv(covariance), self.latent_mean_)
-        )
+        precision = inference.tensor(np.linalg.inv(covariance))
+        code_mean = inference.tensor(self.latent_mean_)
         constant = -0.5 * (k * _LOG_2PI + log_det)
         noise = max(self.reconstruction_noise_variance_, np.finfo(np.float64).tiny)
         if n_left > 0:
@@ -1001,20 +953,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         Sizes (ints) come first, as shapes name them. Subclasses extend it.
         """
         features, codes = ("n_features_in_",), ("n_components_",)
+        scaler = ArrayPair(
+            Array(features),
+            Array(features, positive=True),
+            to_pair=lambda scaler: (scaler.offset, scaler.scale),
+            from_pair=Scaler,
+        )
         return (
             Field("n_features_in_", "n_features_in_", Integer(1, MAX_PARAMETERS)),
             Field("n_components_", "n_components_", Integer(1, MAX_PARAMETERS)),
             Field("seed", "_seed", Integer(0, 2**32 - 1)),
-            Field(
-                "scaler",
-                "_scaler",
-                ArrayPair(
-                    Array(features),
-                    Array(features, positive=True),
-                    to_pair=lambda scaler: (scaler.offset, scaler.scale),
-                    from_pair=Scaler,
-                ),
-            ),
+            Field("scaler", "_scaler", scaler),
             Field("feature_names_in_", "feature_names_in_", Names(), required=False),
             # the PCA start
             Field("n_samples_", "n_samples_", Integer(2, 2**63 - 1)),
@@ -1129,20 +1078,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_saved_network(self, state, what):
         """The stored weights, optimizer state and history fit the network."""
         n_features = self.n_features_in_
-        hint = (
-            "; if the model was trained with a user module, pass it as module="
-            if self.module is None
-            else ""
-        )
-        try:
-            with torch.device("meta"):  # the shapes only: nothing is allocated
-                expected = self._make_module(n_features).state_dict()
-        except Exception:
-            if self.module is None:
-                raise
-            expected = None  # a user module that cannot be built without memory
-        with torch.device("meta"):
+        hint = ""
+        if self.module is None:
+            hint = "; if the model was trained with a user module, pass it as module="
+        with torch.device("meta"):  # the shapes only: nothing is allocated
             expected_criterion = self._make_criterion(n_features).state_dict()
+            try:
+                expected = self._make_module(n_features).state_dict()
+            except Exception:
+                if self.module is None:
+                    raise
+                expected = None  # a user module that cannot be built without memory
         if expected is not None:
             n_parameters = sum(t.numel() for t in expected.values())
             if n_parameters > MAX_PARAMETERS:
