@@ -776,6 +776,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         optimizer, options = _OPTIMIZERS.get(self.optimizer, (self.optimizer, {}))
         if self.weight_decay:
             options = {**options, "weight_decay": self.weight_decay}
+        train_split = None
+        if self.early_stopping:
+            train_split = make_valid_split(self.validation_fraction, self._seed)
         callbacks = make_callbacks(
             early_stopping=self.early_stopping,
             n_iter_no_change=self.n_iter_no_change,
@@ -794,11 +797,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             lr=self.learning_rate,
             batch_size=self.batch_size,
             max_epochs=self.max_epochs,
-            train_split=(
-                make_valid_split(self.validation_fraction, self._seed)
-                if self.early_stopping
-                else None
-            ),
+            train_split=train_split,
             callbacks=callbacks,
             device=device,
             verbose=0,
@@ -873,11 +872,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _fit_density(self, X):
         """Fit the density behind ``score_samples`` on the training X, in one pass.
 
-        Sums over the rows of X of the codes, their outer products, the squared
-        reconstruction errors and the squared deviations from ``mean_`` (both in
-        X's units) give ``latent_mean_``, ``latent_covariance_`` and
-        ``reconstruction_noise_variance_`` (with ``n - 1`` in the denominators, as
-        PCA's variances), and ``reconstruction_explained_variance_ratio_``.
+        One sum over the rows of X gives every moment; the variances divide by
+        ``n - 1``, as PCA's do.
         """
         inference = self._inference(X.dtype)
         code_and_error = self._code_and_error_fn(inference)
@@ -1052,14 +1048,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_saved_against_params(self, state, what):
         """The saved sizes and module flag agree with the parameters."""
-        if (
-            isinstance(self.n_components, Integral)
-            and state["n_components_"] != self.n_components
-        ):
+        saved = state["n_components_"]
+        if isinstance(self.n_components, Integral) and saved != self.n_components:
             refuse(
                 f"{what} 'n_components_'",
-                f"is {state['n_components_']} but its parameters say "
-                f"n_components={self.n_components!r}",
+                f"is {saved} but its parameters say n_components={self.n_components!r}",
             )
         user_module = state["user_module"]
         if not isinstance(user_module, bool):
@@ -1077,14 +1070,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_saved_network(self, state, what):
         """The stored weights, optimizer state and history fit the network."""
-        n_features = self.n_features_in_
         hint = ""
         if self.module is None:
             hint = "; if the model was trained with a user module, pass it as module="
         with torch.device("meta"):  # the shapes only: nothing is allocated
-            expected_criterion = self._make_criterion(n_features).state_dict()
+            expected_criterion = self._make_criterion(self.n_features_in_).state_dict()
             try:
-                expected = self._make_module(n_features).state_dict()
+                expected = self._make_module(self.n_features_in_).state_dict()
             except Exception:
                 if self.module is None:
                     raise
