@@ -103,7 +103,6 @@ class Inference:
 
     @functools.cached_property
     def scale(self):
-        """The scaler's scale, a tensor."""
         return self.tensor(self.scaler.scale)
 
     def in_dtype(self, module):

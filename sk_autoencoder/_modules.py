@@ -83,8 +83,7 @@ class VariationalModule(AutoencoderModule):
         super().__init__(nn.Sequential(encoder, GaussianHead()), decoder)
 
     def forward(self, x):
-        mu, _ = self.encode(x)
-        return self.decode(mu)
+        return self.decode(self.encode(x)[0])
 
 
 def make_mlp_autoencoder(
@@ -303,8 +302,7 @@ class AnchoredVariationalAutoencoder(AnchoredAutoencoder):
         return mu, log_var
 
     def forward(self, x):
-        mu, _ = self.encode(x)
-        return self.decode(mu)
+        return self.decode(self.encode(x)[0])
 
 
 class Variational(nn.Module):
