@@ -188,16 +188,9 @@ class DenoisingAutoencoder(BaseAutoencoder):
     @classmethod
     def _state_fields(cls):
         bounds = Array(("n_features_in_",))
-        return (
-            *super()._state_fields(),
-            Field(
-                "noise_bounds",
-                "_noise_bounds",
-                ArrayPair(bounds, bounds, to_pair=tuple, from_pair=lambda *b: b),
-            ),
-        )
+        pair = ArrayPair(bounds, bounds, to_pair=tuple, from_pair=lambda *b: b)
+        return (*super()._state_fields(), Field("noise_bounds", "_noise_bounds", pair))
 
     def _net_params(self):
-        return {
-            "corrupt": Corruption(self.noise, self.noise_level, *self._noise_bounds)
-        }
+        corrupt = Corruption(self.noise, self.noise_level, *self._noise_bounds)
+        return {"corrupt": corrupt}

@@ -86,14 +86,7 @@ class Inference:
     """
 
     def __init__(
-        self,
-        module,
-        scaler,
-        device,
-        dtype,
-        *,
-        float64_copies,
-        code_factor=None,
+        self, module, scaler, device, dtype, *, float64_copies, code_factor=None
     ):
         self.dtype = np.dtype(dtype)
         self.torch_dtype = TORCH_DTYPES[self.dtype]
@@ -110,7 +103,6 @@ class Inference:
 
     @functools.cached_property
     def scale(self):
-        """The scaler's scale, a tensor."""
         return self.tensor(self.scaler.scale)
 
     def in_dtype(self, module):
@@ -172,16 +164,14 @@ class Inference:
         chunk = inference_chunk_rows(width or X.shape[1], self.device.type)
         with torch.inference_mode():
             for rows in iter_chunks(X.shape[0], chunk):
-                if not scaled:
+                if scaled:
+                    x = host_to_device(source.raw(rows), self.device)  # pinned on CUDA
+                    # scaling in torch (threaded, one pass) rather than numpy
+                    x = torch.addcmul(shift, x, inverse)
+                else:
                     # a copy: a module may write into its input
-                    yield (
-                        rows,
-                        host_to_device(np.array(X[rows], order="C"), self.device),
-                    )
-                    continue
-                x = host_to_device(source.raw(rows), self.device)  # pinned on CUDA
-                # scaling in torch (threaded, one pass) rather than numpy
-                yield rows, torch.addcmul(shift, x, inverse)
+                    x = host_to_device(np.array(X[rows], order="C"), self.device)
+                yield rows, x
 
     def map(self, X, fn, n_out, scaled=True):
         """Apply ``fn`` (batch tensor -> tensor) to X, batch by batch.
@@ -198,10 +188,8 @@ class Inference:
         # chunks sized by the widest of the input and the outputs
         width = max([X.shape[1], *(n for n in widths if n is not None)])
         for rows, x in self.chunks(X, scaled, width):
-            values = fn(x)
-            for out, value in zip(
-                outs, values if len(outs) > 1 else (values,), strict=True
-            ):
+            values = fn(x) if len(outs) > 1 else (fn(x),)
+            for out, value in zip(outs, values, strict=True):
                 out[rows] = value.cpu().numpy()
         return tuple(outs) if isinstance(n_out, tuple) else outs[0]
 

@@ -1,6 +1,7 @@
 """Torch modules: MLP and convolutional autoencoders, the VAE's posterior."""
 
 import math
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -27,7 +28,7 @@ def make_mlp(sizes, activation, dropout, final_activation=nn.Identity):
     dropout; the last layer is followed by ``final_activation`` only.
     """
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+    for i, (n_in, n_out) in enumerate(pairwise(sizes)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(ACTIVATIONS[activation]())
@@ -82,8 +83,7 @@ class VariationalModule(AutoencoderModule):
         super().__init__(nn.Sequential(encoder, GaussianHead()), decoder)
 
     def forward(self, x):
-        mu, _ = self.encode(x)
-        return self.decode(mu)
+        return self.decode(self.encode(x)[0])
 
 
 def make_mlp_autoencoder(
@@ -100,12 +100,8 @@ def make_mlp_autoencoder(
     widths = [n_features, *hidden_layer_sizes]
     n_codes = module_class.CODES_PER_COMPONENT * n_components
     encoder = make_mlp([*widths, n_codes], activation, dropout)
-    decoder = make_mlp(
-        [n_components, *reversed(widths)],
-        activation,
-        dropout,
-        final_activation=_OUTPUT_ACTIVATIONS[loss],
-    )
+    output = _OUTPUT_ACTIVATIONS[loss]
+    decoder = make_mlp([n_components, *reversed(widths)], activation, dropout, output)
     return module_class(encoder, decoder)
 
 
@@ -163,25 +159,20 @@ def make_conv_autoencoder(
     n_channels, height, width = image_shape
     feature_shape = conv_feature_shape(image_shape, channels)
     n_flat = math.prod(feature_shape)
-
-    def act():
-        return ACTIVATIONS[activation]()
+    act = ACTIVATIONS[activation]
 
     def maybe_dropout():
         return [nn.Dropout(dropout)] if dropout > 0 else []
 
     down = [_Unflatten(image_shape)]
-    for c_in, c_out in zip([n_channels, *channels[:-1]], channels, strict=True):
+    for c_in, c_out in pairwise([n_channels, *channels]):
         down += [nn.Conv2d(c_in, c_out, 3, stride=2, padding=1), act()]
         down += maybe_dropout()
     n_codes = module_class.CODES_PER_COMPONENT * n_components
     down += [nn.Flatten(), nn.Linear(n_flat, n_codes)]
 
     up = [nn.Linear(n_components, n_flat), act(), _Unflatten(feature_shape)]
-    reversed_channels = [*reversed(channels), n_channels]
-    for i, (c_in, c_out) in enumerate(
-        zip(reversed_channels[:-1], reversed_channels[1:], strict=True)
-    ):
+    for i, (c_in, c_out) in enumerate(pairwise([*reversed(channels), n_channels])):
         up.append(
             nn.ConvTranspose2d(c_in, c_out, 3, stride=2, padding=1, output_padding=1)
         )
@@ -237,6 +228,7 @@ class AnchoredAutoencoder(nn.Module):
     """
 
     _CLIP = 1e-6
+    _BUFFERS = ("input_shift", "input_scale", "code_std", "output_scale")
 
     def __init__(self, residual, n_features, n_components, output="identity"):
         super().__init__()
@@ -246,16 +238,9 @@ class AnchoredAutoencoder(nn.Module):
         _zero_last_layer(residual.encoder)
         _zero_last_layer(residual.decoder)
         self.output = output
-        for name, size in self._BUFFERS.items():
-            n = n_features if size == "features" else n_components
+        for name in self._BUFFERS:
+            n = n_components if name == "code_std" else n_features
             self.register_buffer(name, torch.ones(n))
-
-    _BUFFERS = {
-        "input_shift": "features",
-        "input_scale": "features",
-        "code_std": "components",
-        "output_scale": "features",
-    }
 
     @torch.no_grad()
     def start_at(self, start):
@@ -317,8 +302,7 @@ class AnchoredVariationalAutoencoder(AnchoredAutoencoder):
         return mu, log_var
 
     def forward(self, x):
-        mu, _ = self.encode(x)
-        return self.decode(mu)
+        return self.decode(self.encode(x)[0])
 
 
 class Variational(nn.Module):

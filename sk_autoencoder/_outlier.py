@@ -30,16 +30,13 @@ from sk_autoencoder._validation import (
     validate_data,
 )
 
-# contamination='auto': a training row is an outlier when the cube root of its
-# Fisher statistic (-2 * score) lies more than this many robust standard
-# deviations (1.4826 * MAD) above the median
+# contamination='auto': the rule of robust_offset, in robust standard deviations
 _AUTO_THRESHOLD = 3.0
 _MAD_TO_STD = 1.4826
 # a feature's residual variance is at least this share of the features' mean, so
 # that a feature the autoencoder rebuilds exactly does not divide by zero
 _VARIANCE_FLOOR = 1e-3
-# the laws of the two statistics match their training values but for this share
-# of the largest, where the outliers among the training rows lie
+# fit_scaled_chi2 leaves out this share of the largest values (maybe outliers)
 _TRIMMED_SHARE = 0.1
 
 
@@ -88,15 +85,6 @@ def fit_scaled_chi2(statistic, dof):
     if not (mean > 0 and variance > 0):
         return float(max(mean, np.finfo(np.float64).tiny) / dof), float(dof)
     return float(variance / (2.0 * mean)), float(2.0 * mean**2 / variance)
-
-
-def fit_code_covariance(codes):
-    """The mean and covariance of the training codes."""
-    # imported here: sklearn.covariance brings in linear_model and svm, which
-    # importing the package has no use for
-    from sklearn.covariance import EmpiricalCovariance
-
-    return EmpiricalCovariance().fit(codes)
 
 
 def robust_offset(scores, n_deviations=_AUTO_THRESHOLD):
@@ -254,10 +242,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     _parameter_constraints = {
         # the contract: an inner estimator is read through residuals_and_codes
         "estimator": [HasMethods(["fit", "residuals_and_codes"]), None],
-        "contamination": [
-            StrOptions({"auto"}),
-            Interval(Real, 0, 0.5, closed="right"),
-        ],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "random_state": ["random_state"],
     }
 
@@ -288,6 +273,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         >>> float(detector.fit(X[:200]).offset_) < 0
         True
         """
+        # imported here: sklearn.covariance brings in linear_model and svm, which
+        # importing the package has no use for
+        from sklearn.covariance import EmpiricalCovariance
+
         X = validate_data(
             self, X, accept_sparse="csr", dtype=FLOAT_DTYPES, ensure_min_samples=2
         )
@@ -299,13 +288,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.estimator_ = estimator.fit(X)
         # two passes over X: the mean errors first, which the residual statistic
         # divides by, then both statistics, whose codes the covariance is fitted on
-        mean_errors = (
-            sum(
-                np.square(residuals, dtype=np.float64).sum(axis=0)
-                for residuals, _ in self._residuals_and_codes(X)
-            )
-            / X.shape[0]
+        squares = sum(
+            np.square(residuals, dtype=np.float64).sum(axis=0)
+            for residuals, _ in self._residuals_and_codes(X)
         )
+        mean_errors = squares / X.shape[0]
         # in the scaled units the errors are in, where features are of order
         # one: rows rebuilt exactly (constant data) must not divide by ~0
         floor = _VARIANCE_FLOOR * max(mean_errors.mean(), np.finfo(np.float32).eps)
@@ -315,7 +302,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # determinant fit leaves out half of the rows, and its distances then
         # flag the inliers' own tails (mean ROC-AUC 0.828 against 0.846 on the
         # ADBench development sets, benchmarks/outliers_adbench.py)
-        self.code_covariance_ = fit_code_covariance(codes)
+        self.code_covariance_ = EmpiricalCovariance().fit(codes)
         distance = self.code_covariance_.mahalanobis(codes)
         self.residual_law_ = fit_scaled_chi2(residual, X.shape[1])
         self.code_law_ = fit_scaled_chi2(distance, codes.shape[1])
@@ -346,8 +333,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         >>> int((labels == -1).sum())
         20
         """
-        decision = self.decision_function(X)
-        return np.where(decision < 0, -1, 1)
+        return np.where(self.decision_function(X) < 0, -1, 1)
 
     def decision_function(self, X):
         """``score_samples(X) - offset_``: negative for outliers.
@@ -397,7 +383,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         >>> detector.fit(X[:200]).score_samples(X[:3]).shape
         (3,)
         """
-        return self._score_samples(self._validate(X))
+        residual, codes = self._statistics(self._validate(X))
+        return self._combine(residual, self.code_covariance_.mahalanobis(codes))
 
     def reconstruction_errors(self, X):
         """Squared reconstruction error of every feature of every row, relative.
@@ -433,7 +420,6 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return (np.square(residuals) / self.residual_variance_).astype(X.dtype)
 
     def _residuals_and_codes(self, X):
-        """The inner estimator's residuals and codes of X, a chunk at a time."""
         for rows in iter_chunks(X.shape[0], chunk_rows(X.shape[1])):
             yield self.estimator_.residuals_and_codes(X[rows])
 
@@ -448,17 +434,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _combine(self, residual, distance):
         """The score: the two statistics' log tail probabilities, summed."""
-        (residual_scale, residual_dof), (code_scale, code_dof) = (
-            self.residual_law_,
-            self.code_law_,
-        )
-        return chi2_log_tail(residual / residual_scale, residual_dof) + chi2_log_tail(
-            distance / code_scale, code_dof
-        )
-
-    def _score_samples(self, X):
-        residual, codes = self._statistics(X)
-        return self._combine(residual, self.code_covariance_.mahalanobis(codes))
+        scale, dof = self.residual_law_
+        residual_tail = chi2_log_tail(residual / scale, dof)
+        scale, dof = self.code_law_
+        return residual_tail + chi2_log_tail(distance / scale, dof)
 
     def _validate(self, X):
         check_is_fitted(self)

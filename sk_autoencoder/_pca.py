@@ -108,15 +108,9 @@ def _exact_rescaling(X):
     low, high = data_range(X)
     magnitude = max(abs(low), abs(high))
     info = np.finfo(X.dtype)
-    if magnitude == 0 or 2.0 ** (info.minexp / 4) < magnitude < 2.0 ** (
-        info.maxexp / 4
-    ):
+    if magnitude == 0 or 2 ** (info.minexp / 4) < magnitude < 2 ** (info.maxexp / 4):
         return 1.0
     return float(np.ldexp(1.0, -np.frexp(magnitude)[1]))
-
-
-def _positive(values, floor):
-    return np.maximum(values, floor)
 
 
 def code_unit(explained_variance):
@@ -181,7 +175,7 @@ def probabilistic_start(pca, scaler, feature_std, min_variance):
     # the likelihood's noise variance per scaled feature, floored where the
     # likelihood floors it, and the same floor in X's units for the codes
     noise = max(float(pca.noise_variance_), min_variance * float(np.max(scale)) ** 2)
-    variance = _positive(variance, noise)
+    variance = np.maximum(variance, noise)
     loading = np.sqrt(variance - noise)  # the columns of W, in X's units
     posterior = loading / variance
     start.update(
@@ -189,7 +183,7 @@ def probabilistic_start(pca, scaler, feature_std, min_variance):
         encoder_bias=posterior * (V @ (offset - pca.mean_)),
         decoder_weight=(V.T * loading) / scale[:, None],
         # the posterior means' standard deviation over the training rows
-        code_std=_positive(loading / np.sqrt(variance), np.finfo(np.float64).tiny),
+        code_std=np.maximum(loading / np.sqrt(variance), np.finfo(np.float64).tiny),
         log_var=np.log(noise / variance),
         noise_log_var=np.log(np.maximum(noise / scale**2, min_variance)),
     )
@@ -219,8 +213,6 @@ def pca_model(estimator):
     exactly as on the PCA the estimator started from.
     """
     pca = PCA(n_components=estimator.n_components_, whiten=estimator.whiten)
-    for name in PCA_ATTRIBUTES:
+    for name in (*PCA_ATTRIBUTES, "n_components_", "n_features_in_"):
         setattr(pca, name, getattr(estimator, name))
-    pca.n_components_ = estimator.n_components_
-    pca.n_features_in_ = estimator.n_features_in_
     return pca

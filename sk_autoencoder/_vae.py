@@ -302,10 +302,9 @@ class VAETransformer(BaseAutoencoder):
         self.module_.start_at(start)
         if self.loss == "mse":
             # probabilistic PCA's noise variance, per scaled feature
+            noise_log_var = torch.as_tensor(start["noise_log_var"])
             with torch.no_grad():
-                self.net_.criterion_.log_var.copy_(
-                    torch.as_tensor(start["noise_log_var"])
-                )
+                self.net_.criterion_.log_var.copy_(noise_log_var)
 
     def _net_params(self):
         return {"beta": self.beta}
@@ -320,12 +319,11 @@ class VAETransformer(BaseAutoencoder):
         module = inference.module
         log_likelihood = inference.in_dtype(self.net_.criterion_)
         draws = _standard_normal if weighted else _balanced_normal
+        bound = importance_weighted_bound if weighted else elbo
         eps = draws(self._seed, (n_draws, self.n_components_), inference.torch_dtype)
         eps = eps.to(inference.device)
         # density of the scaled features -> density of the original X
         log_det = self._scaler.log_abs_det if self.loss == "mse" else 0.0
-
-        bound = importance_weighted_bound if weighted else elbo
 
         def score(x):
             mu, log_var = module.posterior(x)

@@ -8,7 +8,8 @@ import torch
 
 # scikit-learn's private helpers are imported here only, and re-exported, so that a
 # change of their location touches one file
-from sklearn.base import _fit_context
+# (fit_context: the decorator of fit methods, which validates the parameters once)
+from sklearn.base import _fit_context as fit_context  # noqa: F401  (re-exported)
 from sklearn.utils._param_validation import (  # noqa: F401  (re-exported)
     HasMethods,
     Interval,
@@ -22,8 +23,6 @@ from sklearn.utils.validation import validate_data as _sklearn_validate_data
 
 from sk_autoencoder._data import data_range
 
-# scikit-learn's decorator of fit methods (validates the parameters once)
-fit_context = _fit_context
 # the dtypes the estimators compute in; other input is converted to float64
 FLOAT_DTYPES = [np.float64, np.float32]
 
@@ -41,7 +40,10 @@ def validate_data(estimator, X, **kwargs):
     try:
         return _sklearn_validate_data(estimator, X, **kwargs)
     except TypeError as error:
-        columns = _columns_with_missing_values(X)
+        if not (hasattr(X, "isna") and hasattr(X, "columns")):
+            raise
+        has_missing = np.asarray(X.isna().any(axis=0))
+        columns = [c for c, bad in zip(X.columns, has_missing, strict=True) if bad]
         if not columns:
             raise
         raise ValueError(
@@ -50,14 +52,6 @@ def validate_data(estimator, X, **kwargs):
             "values; impute them first, for example with "
             "sklearn.impute.SimpleImputer."
         ) from error
-
-
-def _columns_with_missing_values(X):
-    """The names of a DataFrame's columns that hold missing values."""
-    if not (hasattr(X, "isna") and hasattr(X, "columns")):
-        return []
-    has_missing = np.asarray(X.isna().any(axis=0))
-    return [column for column, bad in zip(X.columns, has_missing, strict=True) if bad]
 
 
 def check_hidden_layer_sizes(hidden_layer_sizes, architecture="mlp"):
@@ -84,30 +78,27 @@ def check_loss_and_data(loss, input_scaling, X):
     With ``input_scaling=None`` X reaches the network unscaled, in float32, so
     values beyond float32's largest would become infinite.
     """
-    if input_scaling is None and loss != "bce":
-        low, high = data_range(X)
-        if max(-low, high) > _FLOAT32_MAX:
-            raise ValueError(
-                f"X ranges over [{low:g}, {high:g}], which overflows float32 "
-                f"(largest {_FLOAT32_MAX:g}), the precision the network trains "
-                "in, when input_scaling=None; use input_scaling='standard' or "
-                "'minmax'."
-            )
-    if loss != "bce":
-        return
-    if input_scaling == "standard":
+    if loss == "bce" and input_scaling == "standard":
         raise ValueError(
             "loss='bce' needs inputs in [0, 1], which input_scaling='standard' "
             "does not give; use input_scaling='minmax', or input_scaling=None "
             "with X already in [0, 1]."
         )
-    if input_scaling is None:
-        low, high = data_range(X)
-        if low < 0 or high > 1:
-            raise ValueError(
-                "loss='bce' with input_scaling=None needs X in [0, 1], but X "
-                f"ranges over [{low:g}, {high:g}]; use input_scaling='minmax'."
-            )
+    if input_scaling is not None:
+        return
+    low, high = data_range(X)
+    if loss != "bce" and max(-low, high) > _FLOAT32_MAX:
+        raise ValueError(
+            f"X ranges over [{low:g}, {high:g}], which overflows float32 "
+            f"(largest {_FLOAT32_MAX:g}), the precision the network trains "
+            "in, when input_scaling=None; use input_scaling='standard' or "
+            "'minmax'."
+        )
+    if loss == "bce" and (low < 0 or high > 1):
+        raise ValueError(
+            "loss='bce' with input_scaling=None needs X in [0, 1], but X "
+            f"ranges over [{low:g}, {high:g}]; use input_scaling='minmax'."
+        )
 
 
 def check_image_shape(architecture, image_shape, n_features):
@@ -186,13 +177,12 @@ def check_posterior(posterior, n_rows, n_components=None):
 
 def check_decoded(x_recon, shape):
     """What a module's ``decode`` returned: a tensor of the input's ``shape``."""
-    if isinstance(x_recon, torch.Tensor) and x_recon.shape == shape:
+    if not isinstance(x_recon, torch.Tensor):
+        got = f"a {type(x_recon).__name__}"
+    elif x_recon.shape != shape:
+        got = f"shape {tuple(x_recon.shape)}"
+    else:
         return
-    got = (
-        f"shape {tuple(x_recon.shape)}"
-        if isinstance(x_recon, torch.Tensor)
-        else f"a {type(x_recon).__name__}"
-    )
     raise ValueError(
         f"module.decode returned {got} for {shape[0]} rows; expected a tensor "
         f"of shape {tuple(shape)}, the shape of the batch of X."
