@@ -57,7 +57,9 @@ for name, model in models.items():
     seconds = time.perf_counter() - start
     mse = np.mean((X_test - model.inverse_transform(model.transform(X_test))) ** 2)
     epochs = getattr(model, "n_iter_", "-")
-    print(f"{name:22s} test MSE {mse:5.2f}   epochs {epochs!s:>4}   fit {seconds:5.2f} s")
+    print(
+        f"{name:22s} test MSE {mse:5.2f}   epochs {epochs!s:>4}   fit {seconds:5.2f} s"
+    )
 
 fig, ax = plt.subplots(figsize=(6.5, 4), layout="constrained")
 pca_share = 1 - models["PCA"].explained_variance_ratio_.sum()
