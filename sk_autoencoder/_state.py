@@ -302,8 +302,14 @@ def check_state_dict(stored, expected, what, hint):
         )
     n_weights = 0
     for key, value in stored.items():
+        # without the network (a user module not built before loading), any
+        # tensor's dtype and shape; load_state_dict compares them
         reference = value if expected is None else expected[key]
-        check_tensor(value, f"{what} {key!r}", reference.dtype, reference.shape, {})
+        dtype, shape = (
+            getattr(reference, "dtype", None),
+            getattr(reference, "shape", ()),
+        )
+        check_tensor(value, f"{what} {key!r}", dtype, shape, {})
         n_weights += value.numel()
     if n_weights > MAX_PARAMETERS:
         refuse(what, f"holds {n_weights} weights, over the limit of {MAX_PARAMETERS}")

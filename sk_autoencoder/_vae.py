@@ -129,6 +129,7 @@ class VAETransformer(BaseAutoencoder):
         "n_mc_samples": [Interval(Integral, 1, None, closed="left")],
     }
     _net_class = VariationalNet
+    _INTEGER_PARAMS = (*BaseAutoencoder._INTEGER_PARAMS, "n_mc_samples")
     _module_classes = (VariationalModule, AnchoredVariationalAutoencoder)
     # squared errors below this share of a scaled feature's variance are noise
     # (the floor of the Gaussian likelihood)

@@ -241,8 +241,9 @@ def check_param_types(estimator, integer_params):
             f"torch.optim.Optimizer subclass; got {optimizer!r}."
         )
     for entry in estimator.callbacks or ():
-        callback = entry[1] if isinstance(entry, tuple) and len(entry) == 2 else entry
-        named = not isinstance(entry, tuple) or isinstance(entry[0], str)
+        pair = isinstance(entry, tuple) and len(entry) == 2
+        callback = entry[1] if pair else entry
+        named = not isinstance(entry, tuple) or (pair and isinstance(entry[0], str))
         if not (named and isinstance(callback, (Callback, type))) or (
             isinstance(callback, type) and not issubclass(callback, Callback)
         ):

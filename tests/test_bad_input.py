@@ -239,6 +239,18 @@ BAD_PARAMETERS = [
         r"'callbacks' .* got \('extra', 5\)",
     ),
     (
+        "callback-empty-tuple",
+        ae(callbacks=[()]),
+        ValueError,
+        r"'callbacks' .* got \(\)\.",
+    ),
+    (
+        "n_mc_samples-True",
+        lambda: VAETransformer(**FAST, n_mc_samples=True),
+        ValueError,
+        r"'n_mc_samples' parameter .* not a bool",
+    ),
+    (
         "conv-without-layers",
         lambda: AutoencoderTransformer(
             **{

@@ -535,3 +535,24 @@ def test_memory_bombs_are_refused_in_bounded_memory(good_files, tmp_path):
     assert [o != "loaded" for o in report["outcomes"]] == [True] * 3
     # each bomb asks for 256 MiB, 290 MB and 80 GB
     assert report["growth_kib"] < 32 * 1024, report
+
+
+class _NumpyAtBuild(TinyModule):
+    """A user module whose constructor needs real memory, so that io.load cannot
+    build it on the meta device to check the file's weights against it."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__(n_features, n_components)
+        self.register_buffer("shift", torch.from_numpy(torch.zeros(3).numpy()))
+
+
+def test_weights_of_a_module_built_at_load_only_are_checked_too(X_digits, tmp_path):
+    path = tmp_path / "model.skae"
+    with pytest.warns(Warning):  # five epochs do not converge
+        model = AutoencoderTransformer(module=_NumpyAtBuild, **FAST).fit(X_digits)
+    io.save(model, path)
+    payload = torch.load(path, weights_only=True)
+    payload["state"]["module"]["shift"] = "not a tensor"
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=r"'shift'.* is a str, not a tensor"):
+        io.load(path, module=_NumpyAtBuild)
